@@ -1,0 +1,79 @@
+"""Where the unlabelled pool lives and how hand labels are stored.
+
+The pool is read from ``../shared/data/EyesDataset`` beside the repository, or from ``$EYES_DATASET``.
+Labels live in ``labels/labels.csv`` (committed): ``file,label,split,how`` where label is open|closed|unusable,
+split is val|train, and ``how`` says how the image was chosen (``random`` for validation, the selection
+algorithm's reason for training).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from classifier.images import load_eye
+
+REPO = Path(__file__).resolve().parent.parent
+LABELS_CSV = REPO / "labels" / "labels.csv"
+LABEL_FIELDS = ("file", "label", "split", "how")
+LABEL_VALUES = ("open", "closed", "unusable")
+
+
+def pool_dir() -> Path:
+    """The folder of unlabelled 24x24 crops: ``$EYES_DATASET`` or ``../shared/data/EyesDataset``."""
+    return Path(os.environ.get("EYES_DATASET", REPO.parent / "shared" / "data" / "EyesDataset"))
+
+
+def pool_files(folder: Path | None = None) -> list[str]:
+    """Sorted file names of the pool (``000000.jpg`` …)."""
+    folder = folder or pool_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"eye pool not found at {folder}; set EYES_DATASET to the folder of 24x24 crops")
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def load_pool(folder: Path | None = None) -> tuple[list[str], np.ndarray]:
+    """All pool images as an (N, 24, 24) float32 array, with their file names."""
+    folder = folder or pool_dir()
+    names = pool_files(folder)
+    return names, np.stack([load_eye(folder / name) for name in names])
+
+
+@dataclass(frozen=True)
+class Label:
+    file: str
+    label: str
+    split: str
+    how: str
+
+
+def read_labels(path: Path = LABELS_CSV) -> list[Label]:
+    """Labels from the CSV (missing file → no labels)."""
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        rows = [Label(**{k: row[k] for k in LABEL_FIELDS}) for row in csv.DictReader(handle)]
+    for row in rows:
+        if row.label not in LABEL_VALUES:
+            raise ValueError(f"{path}: {row.file} has label {row.label!r}, expected one of {LABEL_VALUES}")
+    return rows
+
+
+def write_labels(rows: list[Label], path: Path = LABELS_CSV) -> None:
+    """Write labels sorted by split then file, one per file name (the last decision wins)."""
+    latest = {row.file: row for row in rows}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(LABEL_FIELDS)
+        for row in sorted(latest.values(), key=lambda r: (r.split, r.file)):
+            writer.writerow([row.file, row.label, row.split, row.how])
+
+
+def labelled(split: str, path: Path = LABELS_CSV) -> dict[str, int]:
+    """``{file: 1 if open else 0}`` for one split, unusable images left out."""
+    return {r.file: int(r.label == "open") for r in read_labels(path) if r.split == split and r.label != "unusable"}

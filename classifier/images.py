@@ -1,0 +1,81 @@
+"""Turn any image file Pillow can open into the model's input: a 24x24 grayscale float array.
+
+Every failure is reported as a clear exception: a missing path raises ``FileNotFoundError`` naming it, and
+anything that is not a readable image (not an image, truncated, a decompression bomb, an empty file) raises
+``ValueError`` saying what was wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+SIZE = 24  # the pool's native crop size; the model sees exactly this
+MAX_PIXELS = 50_000_000  # larger than any phone photo, far below a decompression bomb
+
+PathLike = str | os.PathLike
+
+
+def open_image(path: PathLike) -> Image.Image:
+    """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such image file: {path}")
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not an image file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes), not an image")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_PIXELS and 2*MAX_PIXELS; treat that as the error it is for us.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise ValueError(
+                        f"{path} is {image.width}x{image.height} pixels, over the {MAX_PIXELS:,} pixel limit"
+                    )
+                image.seek(0)  # GIF/WebP animations: the first frame
+                image.load()
+                image = ImageOps.exif_transpose(image)
+                return _to_luminance_or_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"{path} looks like a decompression bomb: {error}") from error
+    except UnidentifiedImageError as error:
+        raise ValueError(f"{path} is not an image Pillow can read (unknown or unsupported format)") from error
+    except (OSError, SyntaxError, EOFError) as error:
+        # Pillow reports truncated or corrupt data as OSError/SyntaxError depending on the codec.
+        raise ValueError(f"{path} is a damaged or truncated image: {error}") from error
+
+
+def _to_luminance_or_rgb(image: Image.Image) -> Image.Image:
+    """Flatten alpha onto white, and bring palette/CMYK/16-bit/float modes to 8-bit ``L`` or ``RGB``."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        low, high = float(array.min()), float(array.max())
+        scaled = (array - low) / (high - low) * 255.0 if high > low else np.zeros_like(array)
+        return Image.fromarray(scaled.astype(np.uint8), mode="L")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, 1-bit
+    return image
+
+
+def to_model_input(image: Image.Image) -> np.ndarray:
+    """A 24x24 float32 array in [0, 1] from an already opened image (any size is resized to 24x24)."""
+    gray = image if image.mode == "L" else image.convert("L")
+    if gray.size != (SIZE, SIZE):
+        gray = gray.resize((SIZE, SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(gray, dtype=np.float32) * (1.0 / 255.0)
+
+
+def load_eye(path: PathLike) -> np.ndarray:
+    """Read an eye image file into the model's 24x24 float32 input."""
+    return to_model_input(open_image(path))

@@ -1,0 +1,44 @@
+"""EyeNet: a small CNN for 24x24 grayscale eye crops.
+
+Three conv stages (24→12→6→3) and global average pooling give a 64-d embedding; a linear head turns it into
+the open-eye logit. The same trunk is pretrained self-supervised (``classifier.pretrain``) and then fine-tuned.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+EMBED_DIM = 64
+
+
+def conv_block(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class EyeNet(nn.Module):
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        w = width
+        self.trunk = nn.Sequential(
+            *conv_block(1, w),
+            *conv_block(w, w),
+            nn.MaxPool2d(2),  # 12x12
+            *conv_block(w, 2 * w),
+            *conv_block(2 * w, 2 * w),
+            nn.MaxPool2d(2),  # 6x6
+            *conv_block(2 * w, 4 * w),
+            *conv_block(4 * w, 4 * w),
+            nn.MaxPool2d(2),  # 3x3
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(4 * w, 1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 24, 24) in [0, 1] → (N, 64) features."""
+        return self.trunk(x - 0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, 24, 24) in [0, 1] → (N,) open-eye logits."""
+        return self.head(self.embed(x)).squeeze(1)
