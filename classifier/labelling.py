@@ -6,7 +6,7 @@ Convention (also in the README):
   unusable — not an eye at all (blank, a nose, hair, an unreadable smear); counted, never trained on.
 
 Flow:
-  python -m classifier.labelling sheet val     # next 100 unlabelled images of the random validation draw
+  python -m classifier.labelling sheet val     # next 48 unlabelled images of the random validation draw
   python -m classifier.labelling sheet train   # next images the selection algorithm asked for
   # look at the PNG, then type one letter per tile in sheet order (o=open, c=closed, u=unusable):
   python -m classifier.labelling record /tmp/eye_sheets/val_000.txt "oocoo cocco ..."
@@ -22,7 +22,7 @@ import csv
 import random
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from classifier.data import REPO, Label, pool_dir, pool_files, read_labels, write_labels
 
@@ -47,7 +47,7 @@ def train_queue() -> list[tuple[str, str]]:
 
 
 def render_sheet(
-    paths: list[Path], out: Path, columns: int = 10, scale: int = 5, captions: list[str] | None = None
+    paths: list[Path], out: Path, columns: int = 8, scale: int = 5, captions: list[str] | None = None
 ) -> Path:
     """Tile the images, upscaled ``scale`` times, each with its index (or caption) under it."""
     tile = 24 * scale
@@ -59,7 +59,9 @@ def render_sheet(
     for index, path in enumerate(paths):
         x, y = (index % columns) * (tile + 4), (index // columns) * (tile + caption_height + 4)
         with Image.open(path) as image:
-            sheet.paste(image.convert("RGB").resize((tile, tile), Image.Resampling.NEAREST), (x, y))
+            # Smooth upscaling and per-tile autocontrast make dark or washed-out crops readable to a person.
+            tile_image = ImageOps.autocontrast(image.convert("L"), cutoff=1)
+            sheet.paste(tile_image.resize((tile, tile), Image.Resampling.BICUBIC).convert("RGB"), (x, y))
         text = captions[index] if captions else str(index)
         draw.text((x + 2, y + tile + 1), text, fill="black", font=font)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +81,7 @@ def next_batch(split: str, count: int) -> list[tuple[str, str]]:
     return [(name, how) for name, how in candidates if name not in done][:count]
 
 
-def make_sheet(split: str, count: int = 100) -> Path:
+def make_sheet(split: str, count: int = 48) -> Path:
     """Render the next batch as ``/tmp/eye_sheets/<split>_<n>.png`` plus a ``.txt`` listing it."""
     batch = next_batch(split, count)
     if not batch:
@@ -110,7 +112,7 @@ def main() -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     sheet = commands.add_parser("sheet", help="render the next contact sheet of a split")
     sheet.add_argument("split", choices=("val", "train"))
-    sheet.add_argument("--count", type=int, default=100)
+    sheet.add_argument("--count", type=int, default=48)
     rec = commands.add_parser("record", help="record decisions for a rendered sheet")
     rec.add_argument("listing", type=Path)
     rec.add_argument("decisions")
