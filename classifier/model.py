@@ -37,7 +37,10 @@ class EyeNet(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 24, 24) in [0, 1] → (N, 64) features."""
-        return self.trunk(x - 0.5)
+        # Standardise each crop: exposure and contrast of the source photo say nothing about the eyelids.
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True)
+        return self.trunk((x - mean) / (std + 0.05))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 24, 24) in [0, 1] → (N,) open-eye logits."""

@@ -1,0 +1,101 @@
+"""Choose which pool images a person should label for training, from the self-supervised embedding alone.
+
+Random labels waste the budget on near-duplicates of the common case. Instead, for each budget in
+``BUDGETS`` the queue is topped up (so the first k entries are the k-label selection) with
+  * cluster centres — the medoids of a k-means of the embedding, one per not-yet-covered cluster, so every
+    kind of eye (glasses, dark skin, blur, drawings, squints) is represented; and
+  * boundary cases — ``BOUNDARY_SHARE`` of the budget taken among the crops that sit most evenly between the
+    two main clusters of the pool (which split roughly open/closed), spread out by their own k-means:
+    these are the squints and half-closed lids where the decision is made.
+Validation images are never selected. Output: ``labels/train_queue.csv`` (rank, file, reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+BUDGETS = (10, 20, 50, 100, 200)
+BOUNDARY_SHARE = 0.3
+BOUNDARY_POOL = 400  # how many most-ambiguous crops the boundary picks are drawn from
+
+
+def _medoid(embedding: np.ndarray, members: np.ndarray, centre: np.ndarray) -> int:
+    return int(members[np.argmax(embedding[members] @ centre)])
+
+
+def selection_queue(
+    embedding: np.ndarray, excluded: set[int], budgets: tuple[int, ...] = BUDGETS, seed: int = 0
+) -> list[tuple[int, str]]:
+    """Ranked ``[(index, reason), …]`` of length ``budgets[-1]``; ``excluded`` indices are never chosen."""
+    candidates = np.array([i for i in range(len(embedding)) if i not in excluded])
+    features = embedding[candidates]
+    halves = KMeans(2, n_init=10, random_state=seed).fit(features)
+    distances = halves.transform(features)
+    ambiguity = np.abs(distances[:, 0] - distances[:, 1])
+    boundary = np.argsort(ambiguity)[:BOUNDARY_POOL]
+
+    chosen: list[tuple[int, str]] = []
+    taken: set[int] = set()
+    for budget in budgets:
+        n_boundary = round(budget * BOUNDARY_SHARE) - sum(r.startswith("boundary") for _, r in chosen)
+        n_centres = budget - len(chosen) - max(n_boundary, 0)
+        clusters = KMeans(budget, n_init=3, random_state=seed).fit(features)
+        sizes = np.bincount(clusters.labels_, minlength=budget)
+        added = 0
+        for cluster in np.argsort(-sizes):  # the most common kinds of eye first
+            if added >= n_centres:
+                break
+            members = np.flatnonzero(clusters.labels_ == cluster)
+            if taken.intersection(members.tolist()):
+                continue  # this kind of eye already has a label
+            pick = _medoid(features, members, clusters.cluster_centers_[cluster])
+            chosen.append((pick, f"centre of cluster {cluster} of {budget}"))
+            taken.add(pick)
+            added += 1
+        free = np.array([i for i in boundary if i not in taken])
+        n_boundary = budget - len(chosen)
+        if n_boundary > 0:
+            spread = KMeans(n_boundary, n_init=3, random_state=seed).fit(features[free])
+            for cluster in range(n_boundary):
+                members = free[spread.labels_ == cluster]
+                pick = _medoid(features, members, spread.cluster_centers_[cluster])
+                chosen.append((pick, f"boundary case for budget {budget}"))
+                taken.add(pick)
+    return [(int(candidates[i]), reason) for i, reason in chosen]
+
+
+def main() -> None:
+    import torch
+
+    from classifier.data import load_pool, read_labels
+    from classifier.labelling import TRAIN_QUEUE, VAL_SEED, VAL_SIZE, validation_draw
+    from classifier.pretrain import embed, pretrain
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--encoder", help="a saved pretrained state_dict to reuse instead of pretraining again")
+    args = parser.parse_args()
+    names, images = load_pool()
+    if args.encoder:
+        from classifier.model import EyeNet
+
+        net = EyeNet()
+        net.load_state_dict(torch.load(args.encoder, weights_only=True))
+    else:
+        net = pretrain(images)
+    validation = set(validation_draw(names, VAL_SIZE, VAL_SEED)) | {r.file for r in read_labels() if r.split == "val"}
+    excluded = {i for i, name in enumerate(names) if name in validation}
+    queue = selection_queue(embed(net, images), excluded)
+    with TRAIN_QUEUE.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["rank", "file", "reason"])
+        for rank, (index, reason) in enumerate(queue):
+            writer.writerow([rank, names[index], reason])
+    print(f"wrote {len(queue)} picks to {TRAIN_QUEUE}")
+
+
+if __name__ == "__main__":
+    main()
