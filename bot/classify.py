@@ -1,0 +1,55 @@
+"""The bot's only contact with the classifier: bytes in, verdict out, through a temporary file.
+
+Runs in a worker thread (never on the event loop). The temporary file lives in the bot's private directory and
+is deleted in every path, including when the classifier raises. Nothing of the image is logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+import classifier
+from bot.replies import EyeVerdict
+
+WARM_UP_RUNS = 10  # TorchScript re-optimises during the first few calls (~100 ms each); pay that at start-up
+
+
+class UnreadableImageError(ValueError):
+    """The classifier could not read the image; the message says why, without our temporary path."""
+
+
+def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg") -> EyeVerdict:
+    """Save ``data`` to a temporary file in ``workdir``, ask the classifier about it, delete the file.
+
+    Raises ``UnreadableImageError`` (carrying the classifier's ``ValueError`` reason) when the image cannot be read.
+    """
+    handle, name = tempfile.mkstemp(prefix="eye-", suffix=suffix, dir=workdir)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        # The issue asks for both calls: the verdict from openEyeCheck, the confidence from the probability API.
+        return EyeVerdict(is_open=classifier.openEyeCheck(name) == 1, p_open=classifier.open_probability(name))
+    except ValueError as error:
+        raise UnreadableImageError(str(error).replace(name, "the file")) from None
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def warm_up(workdir: Path) -> None:
+    """Load the weights and run a few inferences now, so the first user does not wait for it.
+
+    Raises ``FileNotFoundError`` when the weights are missing: better to refuse to start than to answer
+    "something went wrong" to everyone.
+    """
+    handle, name = tempfile.mkstemp(prefix="warm-up-", suffix=".png", dir=workdir)
+    try:
+        os.close(handle)
+        Image.new("L", (24, 24), 128).save(name)
+        for _ in range(WARM_UP_RUNS):
+            classifier.open_probability(name)
+    finally:
+        Path(name).unlink(missing_ok=True)

@@ -1,0 +1,53 @@
+"""``AIORateLimiter`` that gives replies priority over the cosmetic "typing…" action.
+
+Telegram lets a bot send about 30 messages a second overall, and every request naming a chat counts, the
+"typing" action included. With plain ``AIORateLimiter`` each photo costs two of those 30 slots (typing + reply),
+so a burst is answered at half the possible speed. Here the overall limit is applied by this class instead, and a
+"typing" action is simply skipped while less than half of the budget is free: under normal load users always see
+it, under a burst the slots go to answers, and "typing" can never take the slot a waiting answer needs.
+Group limits and ``RetryAfter`` handling stay AIORateLimiter's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram import constants
+from telegram.ext import AIORateLimiter
+
+JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+SKIPPABLE = {"sendChatAction"}
+
+
+class RepliesFirstRateLimiter(AIORateLimiter):
+    def __init__(
+        self,
+        overall_max_rate: float = constants.FloodLimit.MESSAGES_PER_SECOND,
+        overall_time_period: float = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(overall_max_rate=0, **kwargs)  # 0: the parent's overall limiter off, ours below instead
+        self.overall = AsyncLimiter(overall_max_rate, overall_time_period)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSONResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSONResult:
+        # Same scope as AIORateLimiter's overall limit: requests aimed at a chat, paid broadcasts excepted.
+        if data.get("chat_id") is None or data.get("allow_paid_broadcast"):
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        if endpoint in SKIPPABLE and not self.overall.has_capacity(self.overall.max_rate / 2):
+            return True  # what Telegram answers to sendChatAction; nobody waits for it
+
+        async def within_overall_limit(*call_args: Any, **call_kwargs: Any) -> JSONResult:
+            async with self.overall:  # taken per attempt, like the parent does, so retries are counted too
+                return await callback(*call_args, **call_kwargs)
+
+        return await super().process_request(within_overall_limit, args, kwargs, endpoint, data, rate_limit_args)
