@@ -40,12 +40,12 @@ class RedactSecrets(logging.Filter):
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr at ``level``; the libraries' chatter is capped at INFO (httpx at WARNING)."""
+    """Log to stderr: the bot's own loggers at ``level``, libraries at INFO or above, httpx at WARNING."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactSecrets(secrets))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
-    # DEBUG on the telegram library would log whole requests (file ids, captions): ours only, then.
-    logging.getLogger("telegram").setLevel(max(logging.getLevelName(level), logging.INFO))
+    # DEBUG in the libraries would log whole Bot API requests (file ids, captions) and image decoding: not theirs.
+    logging.basicConfig(level=max(logging.getLevelName(level), logging.INFO), handlers=[handler], force=True)
+    logging.getLogger("bot").setLevel(level)
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -1,0 +1,227 @@
+"""The bot's small parts on their own: settings, reply texts, flood guard, log scrubbing, rate limiting."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+
+import pytest
+
+from bot.config import ConfigError, load_config
+from bot.flood import Decision, FloodGuard
+from bot.logs import RedactSecrets
+from bot.ratelimit import RepliesFirstRateLimiter
+from bot.replies import EyeVerdict, format_reply, not_an_image, percent, unreadable_image
+
+TOKEN = "123456:SECRET-token"
+
+
+# ---- configuration ----------------------------------------------------------------------------------------------
+
+
+def test_config_minimal_is_polling_with_defaults() -> None:
+    config = load_config({"TELEGRAM_BOT_TOKEN": f"  {TOKEN} "})
+    assert config.token == TOKEN
+    assert config.webhook_url is None and config.base_url is None and config.base_file_url is None
+    assert config.log_level == "INFO" and config.port == 8443
+
+
+def test_config_reads_every_variable() -> None:
+    config = load_config(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": "http://localhost:8081/bot/",
+            "TELEGRAM_BASE_FILE_URL": "http://localhost:8081/file/bot",
+            "WEBHOOK_URL": "https://eyes.example.com/hook/telegram",
+            "WEBHOOK_LISTEN": "127.0.0.1",
+            "WEBHOOK_SECRET": "abc_DEF-123",
+            "PORT": "5000",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert config.base_url == "http://localhost:8081/bot"  # PTB appends the token right after it
+    assert config.base_file_url == "http://localhost:8081/file/bot"
+    assert config.webhook_url == "https://eyes.example.com/hook/telegram" and config.webhook_path == "hook/telegram"
+    assert (config.webhook_listen, config.port, config.webhook_secret) == ("127.0.0.1", 5000, "abc_DEF-123")
+    assert config.log_level == "DEBUG"
+
+
+def test_config_repr_never_shows_the_token() -> None:
+    config = load_config({"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert TOKEN not in repr(config) and TOKEN not in str(config)
+
+
+@pytest.mark.parametrize(
+    ("environ", "names"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "   "}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BASE_URL": "http://localhost:8081/"}, "TELEGRAM_BASE_URL must end in /bot"),
+        ({"TELEGRAM_BASE_URL": "localhost:8081/bot"}, "TELEGRAM_BASE_URL must be an http(s) URL"),
+        ({"WEBHOOK_URL": "eyes.example.com"}, "WEBHOOK_URL must be an http(s) URL"),
+        ({"PORT": "eighty"}, "PORT must be a TCP port number"),
+        ({"PORT": "70000"}, "PORT must be a TCP port number"),
+        ({"WEBHOOK_SECRET": "has spaces"}, "WEBHOOK_SECRET may only hold"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
+    ],
+)
+def test_config_errors_name_the_variable(environ: dict[str, str], names: str) -> None:
+    if environ and "TELEGRAM_BOT_TOKEN" not in environ:
+        environ = {"TELEGRAM_BOT_TOKEN": TOKEN} | environ
+    with pytest.raises(ConfigError, match=names.replace("(", r"\(").replace(")", r"\)")) as error:
+        load_config(environ)
+    assert "\n" not in str(error.value) and TOKEN not in str(error.value)
+
+
+def test_config_accepts_a_token_placeholder_base_url() -> None:
+    config = load_config({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": "http://api.local/bot{token}/v2"})
+    assert config.base_url == "http://api.local/bot{token}/v2"
+
+
+# ---- reply texts ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("is_open", "p_open", "text"),
+    [
+        (True, 0.97, "Open — 97% sure"),
+        (False, 0.03, "Closed — 97% sure"),
+        (False, 0.29, "Closed — 71% sure"),
+        (True, 0.5, "Open — 50% sure"),
+        (True, 0.9996, "Open — 99% sure"),  # rounded down: never "100%" for a probability below 1
+        (True, 1.0, "Open — 100% sure"),
+        (False, 0.0, "Closed — 100% sure"),
+    ],
+)
+def test_format_reply(is_open: bool, p_open: float, text: str) -> None:
+    assert format_reply(EyeVerdict(is_open=is_open, p_open=p_open)) == text
+
+
+def test_percent_floors_without_float_surprises() -> None:
+    assert [percent(x / 100) for x in range(101)] == list(range(101))
+
+
+def test_unreadable_image_keeps_the_reason_readable() -> None:
+    text = unreadable_image("the file is empty (0 bytes), not an image")
+    assert text.startswith("I couldn't read that image. The file is empty (0 bytes), not an image.\n")
+    assert unreadable_image("already a sentence.").count("..") == 0
+    assert "could not be decoded" in unreadable_image("")
+
+
+def test_not_an_image_names_common_kinds() -> None:
+    assert not_an_image("application/pdf").startswith("That's a PDF document, not an image.")
+    assert not_an_image("audio/ogg").startswith("That's an audio file, not an image.")
+    assert not_an_image("application/x-msdownload").startswith("That's a file of type application/x-msdownload")
+    assert not_an_image(None).startswith("That's a file of unknown type")
+
+
+# ---- flood guard ------------------------------------------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_flood_guard_allows_limit_warns_once_then_drops_until_the_window_frees() -> None:
+    clock = Clock()
+    guard = FloodGuard(limit=20, window=60, clock=clock)
+    decisions = [guard.check(1) for _ in range(25)]
+    assert decisions == [Decision.ALLOW] * 20 + [Decision.WARN] + [Decision.DROP] * 4
+    assert guard.check(2) is Decision.ALLOW  # other chats are unaffected
+    clock.now += 59.9
+    assert guard.check(1) is Decision.DROP
+    clock.now += 0.2  # the first 20 have left the window
+    assert guard.check(1) is Decision.ALLOW
+    assert [guard.check(1) for _ in range(20)] == [Decision.ALLOW] * 19 + [Decision.WARN]  # warned again
+
+
+def test_flood_guard_paced_messages_never_trip() -> None:
+    clock = Clock()
+    guard = FloodGuard(limit=20, window=60, clock=clock)
+    for _ in range(200):  # one every 3.1 s: at most 20 in any minute
+        assert guard.check(7) is Decision.ALLOW
+        clock.now += 3.1
+
+
+def test_flood_guard_forgets_idle_chats() -> None:
+    clock = Clock()
+    guard = FloodGuard(limit=20, window=60, clock=clock)
+    for chat in range(1000):
+        guard.check(chat)
+    assert len(guard) == 1000
+    clock.now += 61
+    guard.check(5000)  # the first check after a whole window sweeps
+    assert len(guard) == 1
+
+
+# ---- logs -------------------------------------------------------------------------------------------------------
+
+
+def test_redaction_covers_message_arguments_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets([TOKEN, ""]))
+    logger = logging.getLogger("test_bot_units.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("GET https://api.telegram.org/bot%s/getMe", TOKEN)
+        try:
+            raise RuntimeError(f"The token `{TOKEN}` was rejected by the server.")
+        except RuntimeError:
+            logger.exception("startup failed for %s", TOKEN)
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert "bot[redacted]/getMe" in output and "The token `[redacted]` was rejected" in output
+    assert "Traceback" in output
+
+
+# ---- rate limiter -----------------------------------------------------------------------------------------------
+
+
+def test_typing_is_skipped_while_the_budget_is_busy_but_answers_all_go_through() -> None:
+    async def main() -> tuple[list[str], float]:
+        limiter = RepliesFirstRateLimiter(overall_max_rate=10, overall_time_period=1)
+        sent: list[str] = []
+
+        async def call(endpoint: str) -> bool:
+            async def callback() -> bool:
+                sent.append(endpoint)
+                return True
+
+            return await limiter.process_request(callback, (), {}, endpoint, {"chat_id": 1}, None)
+
+        await call("sendChatAction")  # idle budget: typing is shown
+        start = time.monotonic()
+        # 15 answers (over the 10/s budget) with a typing action before each, all at once.
+        results = await asyncio.gather(*(call(e) for _ in range(15) for e in ("sendChatAction", "sendMessage")))
+        assert all(result is True for result in results)
+        return sent, time.monotonic() - start
+
+    sent, elapsed = asyncio.run(main())
+    assert sent.count("sendMessage") == 15
+    assert 1 <= sent.count("sendChatAction") <= 6  # the first, and a few while half the budget was free
+    assert elapsed >= 0.5  # the answers themselves are still held to the limit
+
+
+def test_requests_without_a_chat_are_not_limited() -> None:
+    async def main() -> float:
+        limiter = RepliesFirstRateLimiter(overall_max_rate=5, overall_time_period=1)
+
+        async def callback() -> bool:
+            return True
+
+        start = time.monotonic()
+        for _ in range(50):
+            await limiter.process_request(callback, (), {}, "getFile", {"file_id": "x"}, None)
+        return time.monotonic() - start
+
+    assert asyncio.run(main()) < 0.5
