@@ -45,3 +45,29 @@ class EyeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 24, 24) in [0, 1] → (N,) open-eye logits."""
         return self.head(self.embed(x)).squeeze(1)
+
+
+@torch.no_grad()
+def fold_batchnorm(net: EyeNet) -> EyeNet:
+    """A copy of ``net`` for inference with each BatchNorm folded into the convolution before it (same outputs)."""
+    layers: list[nn.Module] = []
+    modules = list(net.trunk)
+    i = 0
+    while i < len(modules):
+        layer = modules[i]
+        if isinstance(layer, nn.Conv2d) and i + 1 < len(modules) and isinstance(modules[i + 1], nn.BatchNorm2d):
+            bn = modules[i + 1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, padding=layer.padding)
+            conv.weight.copy_(layer.weight * scale.view(-1, 1, 1, 1))
+            bias = layer.bias if layer.bias is not None else torch.zeros_like(bn.running_mean)
+            conv.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+            layers.append(conv)
+            i += 2
+        else:
+            layers.append(layer)
+            i += 1
+    folded = EyeNet(width=net.head.in_features // 4)
+    folded.trunk = nn.Sequential(*layers)
+    folded.head.load_state_dict(net.head.state_dict())
+    return folded.eval()

@@ -28,7 +28,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> tor
 
 
 def pretrain(
-    images: np.ndarray, epochs: int = 60, batch_size: int = 256, seed: int = 0, progress: bool = True
+    images: np.ndarray, epochs: int = 30, batch_size: int = 256, seed: int = 0, progress: bool = True
 ) -> EyeNet:
     """An EyeNet whose trunk is pretrained with SimCLR on ``images`` ((N, 24, 24) float32 in [0, 1])."""
     torch.manual_seed(seed)

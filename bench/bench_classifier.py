@@ -1,0 +1,80 @@
+"""Speed benchmark of the classifier: prints parameters, weight size, warm latency, batch throughput, cold start.
+
+    python bench/bench_classifier.py
+
+Targets (issue 2): openEyeCheck warm latency ≤ 0.5 ms per 24x24 file; batch ≥ 5,000 images/s;
+cold start (new process → first answer) within 0.5 s of `import torch` itself.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
+    """Median wall time of a new Python process running ``code``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure() -> dict[str, float]:
+    import numpy as np
+
+    from classifier import load_model, openEyeCheck
+    from classifier.data import load_pool, pool_dir, pool_files
+    from classifier.inference import WEIGHTS
+
+    model = load_model()
+    files = [pool_dir() / name for name in pool_files()[:500]]
+    for path in files[:50]:  # warm-up: weights loaded, caches hot
+        openEyeCheck(path)
+    start = time.perf_counter()
+    for path in files:
+        openEyeCheck(path)
+    latency_ms = (time.perf_counter() - start) / len(files) * 1000
+
+    _, images = load_pool()
+    model.probabilities(images[:512])
+    start = time.perf_counter()
+    for _ in range(3):
+        model.probabilities(images)
+    images_per_s = 3 * len(images) / (time.perf_counter() - start)
+
+    first = str(files[0])
+    return {
+        "parameters": sum(p.numel() for p in model.net.parameters()),
+        "weights_kib": WEIGHTS.stat().st_size / 1024,
+        "latency_ms": latency_ms,
+        "images_per_s": images_per_s,
+        "cold_start_s": _fresh_process_seconds(f"from classifier import openEyeCheck; openEyeCheck({first!r})"),
+        "import_torch_s": _fresh_process_seconds("import torch"),
+        "batch_input": float(np.prod(images.shape[:1])),
+    }
+
+
+def main() -> None:
+    figures = measure()
+    print(f"parameters            {figures['parameters']:,}")
+    print(f"weights               {figures['weights_kib']:.0f} KiB")
+    print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, target ≤ 0.5)")
+    print(f"batch throughput      {figures['images_per_s']:,.0f} images/s (in-memory, target ≥ 5,000)")
+    overhead = figures["cold_start_s"] - figures["import_torch_s"]
+    print(
+        f"cold start            {figures['cold_start_s']:.2f} s to first answer; import torch alone "
+        f"{figures['import_torch_s']:.2f} s → {overhead:+.2f} s of our own (target ≤ 0.5)"
+    )
+
+
+if __name__ == "__main__":
+    main()

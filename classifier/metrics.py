@@ -1,0 +1,53 @@
+"""Equal error rate and friends, in plain numpy so the tests and the report agree on one definition."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """False-positive rate, true-positive rate and thresholds, scanning every distinct score (open = positive)."""
+    labels = np.asarray(labels).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    sorted_scores, sorted_labels = scores[order], labels[order]
+    distinct = np.r_[np.flatnonzero(np.diff(sorted_scores)), len(scores) - 1]
+    tp = np.cumsum(sorted_labels)[distinct]
+    fp = np.cumsum(~sorted_labels)[distinct]
+    tpr = np.r_[0.0, tp / max(labels.sum(), 1)]
+    fpr = np.r_[0.0, fp / max((~labels).sum(), 1)]
+    thresholds = np.r_[np.inf, sorted_scores[distinct]]
+    return fpr, tpr, thresholds
+
+
+def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """Equal error rate and the score threshold where false accepts and false rejects cross."""
+    fpr, tpr, thresholds = roc_points(labels, scores)
+    fnr = 1.0 - tpr
+    i = int(np.argmin(np.abs(fnr - fpr)))
+    # Between two ROC points the rates cross; their mean is the usual estimate of the crossing.
+    return float((fpr[i] + fnr[i]) / 2), float(thresholds[i])
+
+
+def eer_interval(labels: np.ndarray, scores: np.ndarray, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap confidence interval of the EER."""
+    rng = np.random.default_rng(seed)
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    values = []
+    for _ in range(rounds):
+        pick = rng.integers(0, len(labels), len(labels))
+        if labels[pick].min() == labels[pick].max():
+            continue
+        values.append(eer(labels[pick], scores[pick])[0])
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def accuracy_f1(labels: np.ndarray, predictions: np.ndarray) -> tuple[float, float]:
+    """Accuracy and F1 of the open class."""
+    labels, predictions = np.asarray(labels).astype(bool), np.asarray(predictions).astype(bool)
+    tp = np.sum(labels & predictions)
+    precision = tp / max(predictions.sum(), 1)
+    recall = tp / max(labels.sum(), 1)
+    f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+    return float(np.mean(labels == predictions)), float(f1)

@@ -1,0 +1,215 @@
+"""The classifier's public contract: answers, probabilities, batch = single, determinism, every bad input."""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import classifier
+from classifier import open_probabilities, open_probability, openEyeCheck
+from classifier.data import pool_dir
+
+REPO = Path(__file__).resolve().parent.parent
+POOL = pool_dir()
+needs_pool = pytest.mark.skipif(not POOL.is_dir(), reason=f"eye pool not found at {POOL}")
+
+
+@pytest.fixture(scope="module")
+def crops(tmp_path_factory) -> list[Path]:
+    """A dozen eye crops: from the pool when present, else drawn synthetic eyes (open and closed)."""
+    if POOL.is_dir():
+        return sorted(POOL.glob("*.jpg"))[:12]
+    folder = tmp_path_factory.mktemp("crops")
+    paths = []
+    for i in range(12):
+        image = Image.new("L", (24, 24), 200)
+        pixels = image.load()
+        for x in range(3, 21):
+            pixels[x, 12] = 40
+            if i % 2:  # open: a dark iris under the lid line
+                for y in range(9, 16):
+                    if (x - 12) ** 2 + (y - 12) ** 2 < 12:
+                        pixels[x, y] = 20
+        paths.append(folder / f"synthetic_{i}.png")
+        image.save(paths[-1])
+    return paths
+
+
+def test_open_eye_check_returns_plain_int_zero_or_one(crops):
+    answers = [openEyeCheck(str(path)) for path in crops]
+    assert all(type(a) is int and a in (0, 1) for a in answers)
+
+
+def test_probability_is_a_float_in_unit_interval_and_agrees_with_label(crops):
+    for path in crops:
+        p = open_probability(path)
+        assert type(p) is float and 0.0 <= p <= 1.0
+        assert openEyeCheck(path) == int(p >= 0.5)
+
+
+def test_batch_equals_one_at_a_time(crops):
+    batch = open_probabilities(crops)
+    single = [open_probability(path) for path in crops]
+    np.testing.assert_allclose(batch, single, atol=1e-6)
+    assert classifier.eye_states(crops) == [openEyeCheck(path) for path in crops]
+    assert open_probabilities([]) == []
+
+
+def test_same_answer_every_call_and_every_load(crops):
+    first = open_probabilities(crops)
+    assert open_probabilities(crops) == first
+    fresh = classifier.load_model(classifier.inference.WEIGHTS)  # a second, uncached load of the same file
+    np.testing.assert_allclose(fresh.probabilities(np.stack([classifier.images.load_eye(p) for p in crops])), first)
+
+
+def test_model_is_loaded_once(crops):
+    assert classifier.load_model() is classifier.load_model()
+
+
+def test_missing_file_raises_file_not_found_naming_it(tmp_path):
+    missing = tmp_path / "nope" / "eye.jpg"
+    with pytest.raises(FileNotFoundError, match="eye.jpg"):
+        openEyeCheck(str(missing))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("notes.jpg", b"this is plain text, not a picture", "not an image"),
+        ("empty.png", b"", "empty"),
+        ("truncated.jpg", None, "damaged or truncated"),
+    ],
+)
+def test_bad_files_raise_value_error_saying_why(tmp_path, name, content, reason):
+    path = tmp_path / name
+    if content is None:
+        buffer = io.BytesIO()
+        Image.new("L", (64, 64), 128).save(buffer, "JPEG")
+        content = buffer.getvalue()[:200]
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=reason):
+        openEyeCheck(path)
+
+
+def test_directory_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="directory"):
+        open_probability(tmp_path)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    # A valid PNG header announcing 100000 x 100000 pixels: must be refused from the header alone.
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 10))
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png + _png_chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="decompression bomb|pixel limit"):
+        openEyeCheck(path)
+
+
+@pytest.fixture(scope="module")
+def reference(crops):
+    """One crop as RGB at 4x size: every format below is a re-encoding of it."""
+    with Image.open(crops[1]) as image:
+        return image.convert("RGB").resize((96, 96), Image.Resampling.BICUBIC)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "convert"),
+    [
+        (".png", lambda im: im),
+        (".bmp", lambda im: im),
+        (".gif", lambda im: im.convert("P")),
+        (".webp", lambda im: im),
+        (".png", lambda im: im.convert("RGBA")),
+        (".jpg", lambda im: im.convert("CMYK")),
+        (".tif", lambda im: im.convert("L")),
+        (".png", lambda im: Image.fromarray((np.asarray(im.convert("L"), dtype=np.uint16) * 257), mode="I;16")),
+    ],
+    ids=["png", "bmp", "gif", "webp", "rgba", "cmyk-jpeg", "tiff", "png-16bit"],
+)
+def test_every_common_format_and_mode_gives_the_same_answer(tmp_path, reference, suffix, convert):
+    baseline = tmp_path / "baseline.png"
+    reference.save(baseline)
+    path = tmp_path / f"variant{suffix}"
+    convert(reference).save(path, **({"lossless": True} if suffix == ".webp" else {}))
+    assert abs(open_probability(path) - open_probability(baseline)) < 0.1
+
+
+def test_exif_orientation_is_honoured(tmp_path, reference):
+    # The same pixels stored upside down with EXIF "rotate 180" must read like the upright image.
+    upright = tmp_path / "upright.jpg"
+    reference.save(upright, quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    stored = tmp_path / "rotated.jpg"
+    reference.rotate(180).save(stored, quality=95, exif=exif)
+    ignored = tmp_path / "rotated_no_exif.jpg"
+    reference.rotate(180).save(ignored, quality=95)
+    upright_input = classifier.images.load_eye(upright)
+    np.testing.assert_allclose(classifier.images.load_eye(stored), upright_input, atol=0.03)
+    assert np.abs(classifier.images.load_eye(ignored) - upright_input).max() > 0.1
+
+
+def test_wrong_array_shape_is_refused():
+    with pytest.raises(ValueError, match="24, 24"):
+        classifier.load_model().probabilities(np.zeros((2, 32, 32), dtype=np.float32))
+
+
+def test_missing_weights_file_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="weights"):
+        classifier.load_model(tmp_path / "weights.pt")
+
+
+def run_python(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_fresh_process_answers_and_never_imports_the_bot(crops):
+    code = (
+        "import sys; from classifier import openEyeCheck; "
+        f"print(openEyeCheck({str(crops[0])!r})); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('telegram', 'bot', 'dlib')))"
+    )
+    result = run_python("-c", code)
+    assert result.returncode == 0, result.stderr
+    answer, imported = result.stdout.split("\n")[:2]
+    assert answer in ("0", "1")
+    assert imported == "[]"
+
+
+def test_cli_prints_csv_rows_for_files_and_folders(crops, tmp_path):
+    for path in crops[:3]:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "broken.jpg").write_bytes(b"nope")
+    result = run_python("-m", "classifier", str(crops[4]), str(tmp_path))
+    assert result.returncode == 1  # one file failed
+    assert "broken.jpg" in result.stderr
+    lines = result.stdout.strip().split("\n")
+    assert lines[0] == "path,label,p_open"
+    rows = [line.split(",") for line in lines[1:]]
+    assert len(rows) == 5
+    assert rows[0][0] == str(crops[4])
+    for path, label, p in rows:
+        if path.endswith("broken.jpg"):
+            assert label == "error"
+        else:
+            assert label == ("open" if float(p) >= 0.5 else "closed")
+            assert abs(float(p) - open_probability(path)) < 1e-3
+
+
+def test_cli_without_arguments_shows_usage():
+    result = run_python("-m", "classifier")
+    assert result.returncode == 2
+    assert "usage" in result.stderr
