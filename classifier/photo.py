@@ -21,8 +21,9 @@ How it works, top to bottom:
 3. Crops: each eye is cut as a square levelled along the line through both eye centres, centred on the eye and
    FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
    (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
-4. No face at all: the photo is judged as one eye close-up, or declared empty, by ``_looks_like_one_eye`` (rule
-   explained there).
+4. No face in any look: if the photo looks like one eye close-up (``_looks_like_one_eye``, rule explained there),
+   it is judged whole as one eye, as ``openEyeCheck`` does; otherwise there is nothing to judge, and we say so.
+   Faces are looked for first because the close-up rule leans on edge direction, which a sideways face can fool.
 
 Why dlib (``dlib-bin`` wheels + ``face_recognition_models``): the detector is built into dlib and the 5-point model
 (9 MB) ships inside the face_recognition_models package, so nothing is downloaded at run time; dlib is Boost
@@ -45,6 +46,7 @@ from typing import Literal
 
 import dlib
 import numpy as np
+import torch
 from PIL import Image, ImageFilter
 
 from classifier.images import SIZE, PathLike, open_image, to_model_input
@@ -54,12 +56,13 @@ from classifier.inference import load_model
 # needed). Later looks happen only while no face has scored SURE_SCORE; the surest look wins.
 LOOKS = (
     (0.0, 0.0, 800_000, 2.0, 0.0),  # upright, under a megapixel (latency); small photos upsampled: faces from ~40 px
-    (0.0, 0.25, 500_000, 1.0, 0.3),  # padded and smaller: faces that fill the frame or are cut by it
-    (60.0, 0.0, 500_000, 1.0, 0.6),  # rotated both ways: with the detector's own +-40 degrees, heads rolled up to
-    (-60.0, 0.0, 500_000, 1.0, 0.6),  # ~100 degrees; a surer score, as a close-up of one eye scored 0.57 here
+    (0.0, 0.25, 250_000, 1.0, 0.3),  # padded and smaller: faces that fill the frame or are cut by it
+    (60.0, 0.0, 300_000, 1.0, 0.6),  # rotated both ways: with the detector's own +-40 degrees, heads rolled up to
+    (-60.0, 0.0, 300_000, 1.0, 0.6),  # ~100 degrees; a surer score, as a close-up of one eye scored 0.57 here
 )
 SURE_SCORE = 0.5
-FRAME = 1.35  # crop side / eye width: the eye spans ~3/4 of the crop, as in the pool (see reports/)
+SCORE_MARGIN = 1.0  # detections scoring this much below the photo's best face are dropped
+FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the pool (see reports/)
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
@@ -180,7 +183,7 @@ def analyze_photo(path: PathLike) -> PhotoResult:
             reason += f", {len(faces) - judged} too small (eyes under {MIN_EYE_PX:.0f} px)"
         return PhotoResult("face", tuple(faces), None, len(found), reason)
     if _looks_like_one_eye(image):
-        p_open = float(load_model().probabilities(to_model_input(gray)[None])[0])
+        p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
         w, h = image.size
         whole = ((0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h)))
         eye = Eye((0, 0, w, h), whole, float(w), p_open, "open" if p_open >= 0.5 else "closed")
@@ -190,8 +193,8 @@ def analyze_photo(path: PathLike) -> PhotoResult:
         (),
         None,
         0,
-        "No face or eye found in this photo. Send a photo where the face is clearly visible "
-        "(at least about 80 pixels wide), or a close-up of one eye.",
+        "No face or eye found in this photo. Send a photo where the face is larger and facing the camera, "
+        "or a close-up of one eye.",
     )
 
 
@@ -225,14 +228,16 @@ def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
         view, to_photo = _view(gray, angle, pad, pixels, upscale)
         rects, scores, _ = detector.run(view, 0, threshold)
         if len(rects) and max(scores) > best:
-            best, chosen = max(scores), (view, to_photo, rects)
+            best, chosen = max(scores), (view, to_photo, rects, scores)
         if best >= SURE_SCORE:
             break  # the usual case: one look at the upright photo is enough
     if chosen is None:
         return []
-    view, to_photo, rects = chosen
+    view, to_photo, rects, scores = chosen
     faces = []
-    for rect in rects:
+    for rect, score in zip(rects, scores, strict=True):
+        if score < best - SCORE_MARGIN:
+            continue  # a far weaker "face" beside a clear one is a badge or a pattern (the astronaut's mission patch)
         # dlib gives integer pixel indices; +0.5 moves them to pixel centres in continuous coordinates.
         points = np.array([(p.x + 0.5, p.y + 0.5) for p in landmarker(view, rect).parts()])
         left, top, right, bottom = rect.left(), rect.top(), rect.right() + 1, rect.bottom() + 1
@@ -285,7 +290,7 @@ def _judge_faces(gray: Image.Image, found: list[tuple[Box, np.ndarray]]) -> list
     """Level, crop and judge every eye of every face in one batch."""
     cut = [_eye_crops(gray, points) for _, points in found]
     crops = [crop for _, eyes in cut for _, _, crop in eyes if crop is not None]
-    probabilities = iter(load_model().probabilities(np.stack(crops)) if crops else [])
+    probabilities = iter(_open_probabilities(np.stack(crops)) if crops else [])
     faces = []
     for (box, _), (roll, eyes) in zip(found, cut, strict=True):
         judged = []
@@ -325,6 +330,17 @@ def _eye_crops(gray: Image.Image, points: np.ndarray) -> tuple[float, list[tuple
             crop = to_model_input(gray.transform((n, n), Image.Transform.AFFINE, data, Image.Resampling.BILINEAR))
         out.append((quad, width, crop))
     return math.degrees(math.atan2(u[1], u[0])), out
+
+
+def _open_probabilities(crops: np.ndarray) -> np.ndarray:
+    """The model on a few crops, with one torch thread: on a busy 2-core machine torch's two spinning threads took
+    ~300 ms for 4 crops, one thread takes ~4 ms. The setting is process-wide, so it is put back afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return load_model().probabilities(crops)
+    finally:
+        torch.set_num_threads(threads)
 
 
 # --- 4. no face: one eye close-up, or nothing ----------------------------------------------------------------------
