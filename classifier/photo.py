@@ -202,6 +202,7 @@ def analyze_photo(path: PathLike) -> PhotoResult:
 
 _models: tuple | None = None
 _lock = threading.Lock()
+_detecting = threading.Lock()  # dlib does not promise that one detector may scan two images at once
 
 
 def _dlib_models() -> tuple:
@@ -226,7 +227,8 @@ def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
     best, chosen = -math.inf, None
     for angle, pad, pixels, upscale, threshold in LOOKS:
         view, to_photo = _view(gray, angle, pad, pixels, upscale)
-        rects, scores, _ = detector.run(view, 0, threshold)
+        with _detecting:
+            rects, scores, _ = detector.run(view, 0, threshold)
         if len(rects) and max(scores) > best:
             best, chosen = max(scores), (view, to_photo, rects, scores)
         if best >= SURE_SCORE:
