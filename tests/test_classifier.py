@@ -135,7 +135,7 @@ def reference(crops):
         (".png", lambda im: im.convert("RGBA")),
         (".jpg", lambda im: im.convert("CMYK")),
         (".tif", lambda im: im.convert("L")),
-        (".png", lambda im: Image.fromarray((np.asarray(im.convert("L"), dtype=np.uint16) * 257), mode="I;16")),
+        (".png", lambda im: Image.fromarray(np.asarray(im.convert("L"), dtype=np.uint16) * 257)),
     ],
     ids=["png", "bmp", "gif", "webp", "rgba", "cmyk-jpeg", "tiff", "png-16bit"],
 )

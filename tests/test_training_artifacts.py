@@ -1,0 +1,71 @@
+"""The committed labels, the EER metric, and the committed weights measured on the committed validation labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_labels
+from classifier.inference import load_model
+from classifier.labelling import train_queue, validation_draw
+from classifier.metrics import accuracy_f1, eer, eer_interval
+
+# The shipped model's validation EER must stay at or under this. The issue's 2 % target is not reached
+# against these hand labels (see reports/README.md); this bound catches any regression from what we ship.
+EER_BOUND = 0.10
+
+
+def test_eer_of_perfect_inverted_and_known_scores():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert eer(y, np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9]))[0] == 0.0
+    assert eer(y, np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]))[0] == 1.0
+    # one closed eye scored above every open one: 1 of 4 false accepts at the point with 1 of 4 false rejects
+    assert eer(y, np.array([0.1, 0.2, 0.3, 0.95, 0.6, 0.7, 0.8, 0.9]))[0] == pytest.approx(0.25)
+
+
+def test_eer_interval_contains_the_estimate():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    scores = y + rng.normal(0, 0.6, 300)
+    low, high = eer_interval(y, scores, rounds=200)
+    assert low <= eer(y, scores)[0] <= high
+    assert 0 < low < high < 0.5
+
+
+def test_accuracy_and_f1():
+    assert accuracy_f1(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])) == pytest.approx((0.75, 2 / 3))
+
+
+def test_label_file_is_well_formed_and_splits_are_disjoint():
+    rows = read_labels()
+    assert all(r.label in LABEL_VALUES for r in rows)
+    files = [r.file for r in rows]
+    assert len(files) == len(set(files)), "one decision per image"
+    val = {r.file for r in rows if r.split == "val"}
+    train = {r.file for r in rows if r.split == "train"}
+    assert not val & train
+    assert len(labelled("val")) >= 400
+    assert all(r.how == "random" for r in rows if r.split == "val")
+    assert all(r.how != "random" for r in rows if r.split == "train")
+
+
+@pytest.mark.skipif(not pool_dir().is_dir(), reason="eye pool not present")
+def test_validation_is_the_seeded_random_draw_and_training_never_overlaps_it():
+    from classifier.data import pool_files
+
+    draw = set(validation_draw(pool_files()))
+    assert {r.file for r in read_labels() if r.split == "val"} <= draw
+    assert not draw & {name for name, _ in train_queue()}
+
+
+@pytest.mark.skipif(not pool_dir().is_dir(), reason="eye pool not present")
+def test_committed_weights_reach_the_validation_eer_bound():
+    names, images = load_pool()
+    index = {name: i for i, name in enumerate(names)}
+    val = labelled("val")
+    y = np.array(list(val.values()))
+    p = load_model().probabilities(images[[index[name] for name in val]])
+    value, _ = eer(y, p)
+    accuracy, _ = accuracy_f1(y, p >= 0.5)
+    assert value <= EER_BOUND, f"validation EER {value:.2%} over {EER_BOUND:.0%}"
+    assert accuracy >= 1 - EER_BOUND - 0.02
