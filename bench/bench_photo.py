@@ -99,14 +99,14 @@ def sheet(out: Path) -> None:
                 _, eyes = photo._eye_crops(gray, found[0][1])
                 ours += [crop for _, _, crop in eyes if crop is not None]
             elif photo._looks_like_one_eye(open_image(path)):
-                closeups.append(to_model_input(gray))
+                closeups.append(to_model_input(gray.crop(photo._closeup_box(gray.size))))
     else:  # the sample photo only
         gray = long_side(sample("astronaut.png")).convert("L")
         ours = [crop for _, _, crop in photo._eye_crops(gray, photo._find_faces(gray)[0][1])[1]]
     pool = [np.asarray(Image.open(POOL / f"{i * 97 % 4000:06d}.jpg").convert("L")) / 255.0 for i in range(80)]
     zoom, cols, gap, title = 72, 10, 16, 18
     panels = [(f"Our crops from face photos (levelled, side = {photo.FRAME} x eye width)", ours)]
-    panels += [("Close-ups: the whole photo, as openEyeCheck sees it", closeups)] if closeups else []
+    panels += [("Close-ups: the centred square the model judges", closeups)] if closeups else []
     panels += [("Pool crops (EyesDataset, training framing)", pool)]
     height = sum(title + zoom * -(-len(crops) // cols) + gap for _, crops in panels)
     canvas = Image.new("L", (cols * zoom, height), 255)

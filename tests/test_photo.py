@@ -182,6 +182,13 @@ def test_small_eye_crop_is_judged_as_one_eye_like_open_eye_check(save) -> None:
     assert result.describe().startswith("One eye (close-up): ")
 
 
+def test_close_up_is_judged_on_a_centred_square_crop_whole() -> None:
+    assert photo._closeup_box((24, 24)) == (0, 0, 24, 24)  # crop-sized: whole, as openEyeCheck reads it
+    left, top, right, bottom = photo._closeup_box((500, 300))
+    assert right - left == bottom - top == round(photo.CLOSEUP_CROP * 300)  # square, no squashing
+    assert left + right == 500 and top + bottom == 300  # centred
+
+
 def test_missing_and_broken_files_raise_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         analyze_photo(tmp_path / "nope.jpg")
