@@ -12,12 +12,13 @@
 How it works, top to bottom:
 1. Faces: dlib's HOG frontal face detector (it has sub-detectors for faces turned and rolled up to ~40 degrees).
    The photo is scaled so the detector works on under a megapixel: small photos are upsampled (faces down to ~40 px
-   are found), big ones downsampled (that bounds the latency). Only if nothing is found upright, it looks again on
-   smaller copies rotated by +-60 degrees (tilted heads, sideways photos), so a rotated face is still found while
-   an ordinary photo pays for one pass only. Upside-down faces are not looked for (EXIF orientation is applied).
+   are found), big ones downsampled (that bounds the latency). Only if no upright face is sure (LOOKS, SURE_SCORE)
+   does it look again, on a smaller padded copy (faces that fill the frame) and on copies rotated by +-60 degrees
+   (tilted heads, sideways photos); the surest look wins. So a rotated face is still found while an ordinary photo
+   pays for one look only. Upside-down faces are not looked for (EXIF orientation is applied before).
 2. Eyes: dlib's 5-point landmark model puts two points on the corners of each eye, open or closed (it reads the
    whole face, not the eye's appearance; Haar eye cascades miss most closed eyes). The nose point tells which way
-   is down, so left/right come out right on tilted and upside-down faces.
+   is down, so left/right come out right on tilted and sideways faces.
 3. Crops: each eye is cut as a square levelled along the line through both eye centres, centred on the eye and
    FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
    (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
@@ -161,7 +162,7 @@ class PhotoResult:
             lines.append(f"({self.faces_found - len(self.faces)} smaller faces not shown)")
         lines.append(f"Overall: {self.verdict}")
         if all(face.too_small for face in self.faces):
-            lines.append("Send a closer or sharper photo: each eye needs to be at least 10 pixels wide.")
+            lines.append(f"Send a closer or sharper photo: each eye needs to be at least {MIN_EYE_PX:.0f} pixels wide.")
         else:
             lines.append("(Left and right are the person's own: their left eye is on the right of the photo.)")
         return "\n".join(lines)
@@ -187,7 +188,7 @@ def analyze_photo(path: PathLike) -> PhotoResult:
         box = _closeup_box(image.size)
         p_open = float(_open_probabilities(to_model_input(gray.crop(box))[None])[0])
         left, top, right, bottom = box
-        quad = ((left, top), (right, top), (right, bottom), (left, bottom))
+        quad = tuple((float(x), float(y)) for x, y in ((left, top), (right, top), (right, bottom), (left, bottom)))
         eye = Eye(box, quad, float(right - left), p_open, "open" if p_open >= 0.5 else "closed")
         return PhotoResult("eye_closeup", (), eye, 0, "no face found; the photo looks like one eye close-up")
     return PhotoResult(
