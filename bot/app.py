@@ -48,6 +48,7 @@ from bot.config import Config, ConfigError, load_config
 from bot.flood import Decision, FloodGuard
 from bot.logs import configure_logging
 from bot.ratelimit import RepliesFirstRateLimiter
+from bot.transport import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Runtime:
     flood_guard: FloodGuard
     executor: ThreadPoolExecutor
     workdir_parent: Path | None  # None: the system temp directory
+    transports: tuple[AiohttpRequest, ...] = ()
     workdir: Path | None = None  # private directory for the temporary files, made at start, removed at stop
 
 
@@ -183,6 +185,8 @@ async def start_runtime(application: Application) -> None:
 async def stop_runtime(application: Application) -> None:
     """post_shutdown: finish running inferences (they delete their own files), then remove the directory."""
     state: Runtime = application.bot_data["runtime"]
+    for transport in state.transports:  # PTB skips this when start-up failed (e.g. a rejected token)
+        await transport.shutdown()
     state.executor.shutdown(wait=True, cancel_futures=True)
     if state.workdir is not None:
         shutil.rmtree(state.workdir, ignore_errors=True)
@@ -190,11 +194,14 @@ async def stop_runtime(application: Application) -> None:
 
 def build_application(config: Config, *, rate_limit: bool = True, workdir_parent: Path | None = None) -> Application:
     """The configured ``Application`` with every handler wired; ``rate_limit=False`` only for benchmarks."""
+    transports = (AiohttpRequest(), AiohttpRequest(connection_pool_size=1))  # lighter than httpx: bot.transport
     builder = (
         ApplicationBuilder()
         .token(config.token)
         .defaults(Defaults(allow_sending_without_reply=True))  # answer even if the photo was deleted meanwhile
         .concurrent_updates(CONCURRENT_UPDATES)
+        .request(transports[0])
+        .get_updates_request(transports[1])
         .post_init(start_runtime)
         .post_shutdown(stop_runtime)
     )
@@ -210,6 +217,7 @@ def build_application(config: Config, *, rate_limit: bool = True, workdir_parent
         flood_guard=FloodGuard(limit=20, window=60.0),
         executor=ThreadPoolExecutor(max_workers=INFERENCE_THREADS, thread_name_prefix="classify"),
         workdir_parent=workdir_parent,
+        transports=transports,
     )
     new_messages = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, flood_guard), group=-1)
