@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -225,3 +227,20 @@ def test_requests_without_a_chat_are_not_limited() -> None:
         return time.monotonic() - start
 
     assert asyncio.run(main()) < 0.5
+
+
+# ---- deployment files -------------------------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_env_example_lists_exactly_the_variables_the_bot_reads() -> None:
+    read = set(re.findall(r'environ, "([A-Z_]+)"', (REPO / "bot" / "config.py").read_text()))
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (REPO / ".env.example").read_text(), flags=re.MULTILINE))
+    assert "TELEGRAM_BOT_TOKEN" in read and "WEBHOOK_URL" in read
+    assert listed == read
+
+
+def test_procfile_runs_the_bot_as_a_polling_worker() -> None:
+    assert (REPO / "Procfile").read_text().splitlines() == ["worker: python -m bot"]
+    assert (REPO / ".python-version").read_text().strip() == "3.11"
