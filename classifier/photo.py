@@ -47,7 +47,6 @@ from typing import Literal
 
 import dlib
 import numpy as np
-import torch
 from PIL import Image, ImageFilter
 
 from classifier.images import SIZE, PathLike, open_image, to_model_input
@@ -338,14 +337,8 @@ def _eye_crops(gray: Image.Image, points: np.ndarray) -> tuple[float, list[tuple
 
 
 def _open_probabilities(crops: np.ndarray) -> np.ndarray:
-    """The model on a few crops, with one torch thread: on a busy 2-core machine torch's two spinning threads took
-    ~300 ms for 4 crops, one thread takes ~4 ms. The setting is process-wide, so it is put back afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return load_model().probabilities(crops)
-    finally:
-        torch.set_num_threads(threads)
+    """The eye model on a few crops (it runs torch with one thread; see ``classifier.inference.THREADS_ENV``)."""
+    return load_model().probabilities(crops)
 
 
 # --- 4. no face: one eye close-up, or nothing ----------------------------------------------------------------------
