@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from bot_helpers import VERDICT, bot_env, eye_image  # noqa: E402
-from fake_telegram import FakeTelegram  # noqa: E402
+from fake_telegram import FakeTelegram, Sent  # noqa: E402
 
 TELEGRAM_CAP = 30.0  # messages per second for a whole bot; what AIORateLimiter enforces
 
@@ -44,6 +44,7 @@ class Result:
     latencies: list[float]
     typing: int  # "typing" actions the bot sent (skipped under load to save the budget for answers)
     bot_cpu: float = 0.0  # CPU seconds the bot process used during the run (user + system, all threads)
+    loop_cpu: float = 0.0  # … of which its main thread, the event loop: one core at most, so it bounds throughput
     server_cpu: float = 0.0  # CPU seconds of this process (fake server + load generator) during the run
 
     @property
@@ -63,7 +64,8 @@ class Result:
             f"{self.name:<9} photos {self.pushed:4d}  lost {self.lost:3d}  non-verdict replies "
             f"{self.answered - self.verdicts:3d}  {self.rate:6.1f} photos/s  latency p50 {self.quantile(0.5):7.0f} ms"
             f"  p95 {self.quantile(0.95):7.0f} ms  max {self.quantile(1.0):7.0f} ms  typing shown {self.typing}\n"
-            f"{'':10}CPU per photo: bot {1000 * self.bot_cpu / self.pushed:.1f} ms, "
+            f"{'':10}CPU per photo: bot {1000 * self.bot_cpu / self.pushed:.1f} ms (event loop "
+            f"{1000 * self.loop_cpu / self.pushed:.1f} ms: {self.pushed / self.loop_cpu:.0f} photos/s per core), "
             f"fake server {1000 * self.server_cpu / self.pushed:.1f} ms"
         )
 
@@ -89,13 +91,24 @@ class BotProcess:
             await asyncio.sleep(0.05)
         return self
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the bot process so far (from /proc; 0 where there is none)."""
-        try:
-            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU seconds so far of the bot process and of its main thread (from Linux's /proc)."""
+
+        def read(stat: str) -> float:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        pid = self.process.pid
+        return read(f"/proc/{pid}/stat"), read(f"/proc/{pid}/task/{pid}/stat")
+
+    def measure(self, result: Result, before: tuple[float, float, float]) -> Result:
+        process, loop = self.cpu_seconds()
+        result.bot_cpu, result.loop_cpu = process - before[0], loop - before[1]
+        result.server_cpu = time.process_time() - before[2]
+        return result
+
+    def snapshot(self) -> tuple[float, float, float]:
+        return (*self.cpu_seconds(), time.process_time())
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.process.terminate()
@@ -111,7 +124,7 @@ async def collect(fake: FakeTelegram, name: str, messages: list[dict], start: fl
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.5)  # late or duplicate replies would show up here
     wanted = {(m["chat"]["id"], m["message_id"]) for m in messages}
-    first: dict[tuple[int, int], object] = {}
+    first: dict[tuple[int, int], Sent] = {}
     for sent in fake.sent:
         key = (sent.chat_id, sent.reply_to)
         if key in wanted and key not in first:
@@ -125,7 +138,7 @@ async def collect(fake: FakeTelegram, name: str, messages: list[dict], start: fl
 
 async def burst(name: str, rate_limit: bool, chats: int, per_chat: int, workdir: Path, images: list[bytes]) -> Result:
     async with FakeTelegram() as fake, BotProcess(fake, rate_limit, workdir) as bot:
-        cpu = bot.cpu_seconds(), time.process_time()
+        before = bot.snapshot()
         start = time.perf_counter()
         messages = [
             fake.photo(1000 + chat, images[(chat * per_chat + i) % len(images)])
@@ -133,13 +146,12 @@ async def burst(name: str, rate_limit: bool, chats: int, per_chat: int, workdir:
             for chat in range(chats)
         ]
         result = await collect(fake, name, messages, start, timeout=120)
-        result.bot_cpu, result.server_cpu = bot.cpu_seconds() - cpu[0], time.process_time() - cpu[1]
-        return result
+        return bot.measure(result, before)
 
 
 async def paced(rate: float, seconds: float, chats: int, workdir: Path, images: list[bytes]) -> Result:
     async with FakeTelegram() as fake, BotProcess(fake, True, workdir) as bot:
-        cpu = bot.cpu_seconds(), time.process_time()
+        before = bot.snapshot()
         total = int(rate * seconds)
         start = time.perf_counter()
         messages = []
@@ -149,8 +161,7 @@ async def paced(rate: float, seconds: float, chats: int, workdir: Path, images: 
                 await asyncio.sleep(delay)
             messages.append(fake.photo(2000 + i % chats, images[i % len(images)]))
         result = await collect(fake, "paced", messages, start, timeout=60)
-        result.bot_cpu, result.server_cpu = bot.cpu_seconds() - cpu[0], time.process_time() - cpu[1]
-        return result
+        return bot.measure(result, before)
 
 
 def serve_unlimited() -> None:

@@ -244,3 +244,19 @@ def test_env_example_lists_exactly_the_variables_the_bot_reads() -> None:
 def test_procfile_runs_the_bot_as_a_polling_worker() -> None:
     assert (REPO / "Procfile").read_text().splitlines() == ["worker: python -m bot"]
     assert (REPO / ".python-version").read_text().strip() == "3.11"
+
+
+def test_main_refuses_to_start_without_the_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import bot.app
+
+    def no_weights(workdir: Path) -> None:
+        raise FileNotFoundError("model weights not found: weights/eyenet.pt")
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setattr(bot.app, "configure_logging", lambda *args, **kwargs: None)  # leave pytest's logging be
+    monkeypatch.setattr(bot.app, "warm_up", no_weights)
+    monkeypatch.setattr(bot.app, "run", lambda *args: pytest.fail("must not start serving"))
+    with pytest.raises(SystemExit) as stopped:
+        bot.app.main()
+    assert str(stopped.value) == "error: the classifier cannot start: model weights not found: weights/eyenet.pt"
