@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import secrets
 import shutil
 import sys
 import tempfile
@@ -242,7 +241,7 @@ def run(application: Application, config: Config) -> None:
             port=config.port,
             url_path=config.webhook_path,
             webhook_url=config.webhook_url,
-            secret_token=config.webhook_secret or secrets.token_urlsafe(32),  # Telegram echoes it in a header
+            secret_token=config.webhook_secret,  # checked on every incoming update
             allowed_updates=allowed,
             bootstrap_retries=3,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,7 +30,7 @@ class Config:
     webhook_url: str | None = None  # set → webhook mode, unset → long polling
     webhook_listen: str = "0.0.0.0"
     port: int = DEFAULT_PORT
-    webhook_secret: str | None = None  # None → a random secret per start (setWebhook is called on every start)
+    webhook_secret: str | None = None  # unset with a webhook → random per start (setWebhook runs at every start)
     log_level: str = "INFO"
 
     @property
@@ -78,11 +79,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     if log_level not in logging.getLevelNamesMapping():
         raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {log_level!r}")
 
+    webhook_url = _url(environ, "WEBHOOK_URL")
+    if webhook_url is not None and secret is None:
+        secret = secrets.token_urlsafe(32)  # Telegram echoes it in a header, so forged updates are refused
+
     return Config(
         token=token,
         base_url=base_url.rstrip("/") if base_url else None,
         base_file_url=base_file_url.rstrip("/") if base_file_url else None,
-        webhook_url=_url(environ, "WEBHOOK_URL"),
+        webhook_url=webhook_url,
         webhook_listen=_optional(environ, "WEBHOOK_LISTEN") or "0.0.0.0",
         port=int(port_text),
         webhook_secret=secret,

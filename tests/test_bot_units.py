@@ -27,7 +27,7 @@ def test_config_minimal_is_polling_with_defaults() -> None:
     config = load_config({"TELEGRAM_BOT_TOKEN": f"  {TOKEN} "})
     assert config.token == TOKEN
     assert config.webhook_url is None and config.base_url is None and config.base_file_url is None
-    assert config.log_level == "INFO" and config.port == 8443
+    assert config.log_level == "INFO" and config.port == 8443 and config.webhook_secret is None
 
 
 def test_config_reads_every_variable() -> None:
@@ -48,6 +48,14 @@ def test_config_reads_every_variable() -> None:
     assert config.webhook_url == "https://eyes.example.com/hook/telegram" and config.webhook_path == "hook/telegram"
     assert (config.webhook_listen, config.port, config.webhook_secret) == ("127.0.0.1", 5000, "abc_DEF-123")
     assert config.log_level == "DEBUG"
+
+
+def test_config_webhook_without_secret_gets_a_random_one() -> None:
+    environ = {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://eyes.example.com/"}
+    first, second = load_config(environ), load_config(environ)
+    assert first.webhook_path == ""
+    assert first.webhook_secret and second.webhook_secret and first.webhook_secret != second.webhook_secret
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,256}", first.webhook_secret)
 
 
 def test_config_repr_never_shows_the_token() -> None:
