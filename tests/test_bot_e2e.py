@@ -356,3 +356,26 @@ def test_group_chatter_is_ignored_but_commands_answered(tmp_path: Path) -> None:
 
     fake = run_with_bot(tmp_path, scenario)
     assert len(fake.sent) == 1
+
+
+def test_stopping_finishes_the_answers_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What SIGTERM does in production (run_polling stops the same way): nothing already received goes unanswered.
+    def slow_check(path: str) -> int:
+        time.sleep(0.5)
+        return 0
+
+    monkeypatch.setattr(classifier, "openEyeCheck", slow_check)
+    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.0)
+
+    async def main() -> FakeTelegram:
+        async with FakeTelegram() as fake:
+            async with polling_bot(fake, tmp_path):
+                message = fake.photo(61, eye_image(0))
+                while not fake.downloads:  # the photo is being classified when the stop begins
+                    await asyncio.sleep(0.01)
+            assert [s.reply_to for s in fake.sent] == [message["message_id"]]
+            assert fake.sent[0].text == "Closed — 100% sure"
+        return fake
+
+    asyncio.run(main())
+    assert list(tmp_path.iterdir()) == []
