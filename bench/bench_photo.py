@@ -99,7 +99,7 @@ def sheet(out: Path) -> None:
                 _, eyes = photo._eye_crops(gray, found[0][1])
                 ours += [crop for _, _, crop in eyes if crop is not None]
             elif photo._looks_like_one_eye(open_image(path)):
-                closeups.append(to_model_input(gray.crop(photo._closeup_box(gray.size))))
+                closeups.append(to_model_input(gray))
     else:  # the sample photo only
         gray = long_side(sample("astronaut.png")).convert("L")
         ours = [crop for _, _, crop in photo._eye_crops(gray, photo._find_faces(gray)[0][1])[1]]

@@ -23,7 +23,8 @@ How it works, top to bottom:
    FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
    (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
 4. No face in any look: if the photo looks like one eye close-up (``_looks_like_one_eye``, rule explained there),
-   it is judged as one eye (``_closeup_box`` says which part); otherwise there is nothing to judge, and we say so.
+   it is judged as one eye, on the part ``classifier.images.eye_box`` picks (as openEyeCheck does); otherwise
+   there is nothing to judge, and we say so.
    Faces are looked for first because the close-up rule leans on edge direction, which a sideways face can fool.
 
 Why dlib (``dlib-bin`` wheels + ``face_recognition_models``): the detector is built into dlib and the 5-point model
@@ -49,7 +50,7 @@ import dlib
 import numpy as np
 from PIL import Image, ImageFilter
 
-from classifier.images import SIZE, PathLike, open_image, to_model_input
+from classifier.images import CROP_SIDE, SIZE, PathLike, eye_box, open_image, to_model_input
 from classifier.inference import load_model
 
 # The detector's looks at a photo, in order: (rotation in degrees, padding per side, pixels, largest upscale, score
@@ -66,8 +67,7 @@ FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the p
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
-SMALL_EYE_IMAGE = 100  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
-CLOSEUP_CROP = 0.8  # a bigger close-up is judged on a centred square this fraction of its short side
+SMALL_EYE_IMAGE = CROP_SIDE  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in the photo's pixels (right/bottom exclusive)
 Point = tuple[float, float]  # x, y in the photo's pixels
@@ -184,8 +184,8 @@ def analyze_photo(path: PathLike) -> PhotoResult:
             reason += f", {len(faces) - judged} too small (eyes under {MIN_EYE_PX:.0f} px)"
         return PhotoResult("face", tuple(faces), None, len(found), reason)
     if _looks_like_one_eye(image):
-        box = _closeup_box(image.size)
-        p_open = float(_open_probabilities(to_model_input(gray.crop(box))[None])[0])
+        box = eye_box(image.size)  # the same part openEyeCheck reads, so the two always agree
+        p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
         left, top, right, bottom = box
         quad = tuple((float(x), float(y)) for x, y in ((left, top), (right, top), (right, bottom), (left, bottom)))
         eye = Eye(box, quad, float(right - left), p_open, "open" if p_open >= 0.5 else "closed")
@@ -342,18 +342,6 @@ def _open_probabilities(crops: np.ndarray) -> np.ndarray:
 
 
 # --- 4. no face: one eye close-up, or nothing ----------------------------------------------------------------------
-
-
-def _closeup_box(size: tuple[int, int]) -> Box:
-    """Where to cut a close-up: a crop-sized image (the pool's kind) whole, exactly as ``openEyeCheck`` reads it;
-    a photo as a centred square, CLOSEUP_CROP of its short side. Squashing the whole photo to a square distorts the
-    eye, and close-ups frame the brow and margins that the pool's tighter crops leave out."""
-    w, h = size
-    if max(w, h) <= SMALL_EYE_IMAGE:
-        return 0, 0, w, h
-    side = CLOSEUP_CROP * min(w, h)
-    left, top = round((w - side) / 2), round((h - side) / 2)
-    return left, top, left + round(side), top + round(side)
 
 
 def _looks_like_one_eye(image: Image.Image) -> bool:

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from classifier import open_probability, photo
+from classifier.images import PHOTO_SQUARE, eye_box
 from classifier.inference import WEIGHTS
 from classifier.photo import Eye, Face, PhotoResult, analyze_photo
 
@@ -183,9 +184,9 @@ def test_small_eye_crop_is_judged_as_one_eye_like_open_eye_check(save) -> None:
 
 
 def test_close_up_is_judged_on_a_centred_square_crop_whole() -> None:
-    assert photo._closeup_box((24, 24)) == (0, 0, 24, 24)  # crop-sized: whole, as openEyeCheck reads it
-    left, top, right, bottom = photo._closeup_box((500, 300))
-    assert right - left == bottom - top == round(photo.CLOSEUP_CROP * 300)  # square, no squashing
+    assert eye_box((24, 24)) == (0, 0, 24, 24)  # crop-sized: whole, as openEyeCheck reads it
+    left, top, right, bottom = eye_box((500, 300))
+    assert right - left == bottom - top == round(PHOTO_SQUARE * 300)  # square, no squashing
     assert left + right == 500 and top + bottom == 300  # centred
 
 
