@@ -16,7 +16,7 @@ MAX_DOWNLOAD_MB = 20  # Telegram's Bot API refuses to hand bots files larger tha
 HELP = (
     "Hi! I tell whether an eye is open or closed.\n"
     "\n"
-    "Send me a photo of one eye, cropped close (like a passport-photo close-up of the eye). "
+    "Send me a photo of one eye, cropped close around it. "
     "For full resolution, send the image as a file instead (JPEG, PNG, WebP, GIF, BMP or TIFF). "
     "You can send several at once: each gets its own answer.\n"
     "\n"
