@@ -1,10 +1,10 @@
 """``AIORateLimiter`` that gives replies priority over the cosmetic "typing…" action.
 
-Telegram lets a bot send about 30 messages a second overall, and every request naming a chat counts, the
-"typing" action included. With plain ``AIORateLimiter`` each photo costs two of those 30 slots (typing + reply),
-so a burst is answered at half the possible speed. Here the overall limit is applied by this class instead, and a
-"typing" action is simply skipped while less than half of the budget is free: under normal load users always see
-it, under a burst the slots go to answers, and "typing" can never take the slot a waiting answer needs.
+Telegram lets a bot send about 30 messages a second overall, and AIORateLimiter counts every request naming a
+chat against that, the "typing" action included. So with plain ``AIORateLimiter`` each photo costs two of those
+30 slots (typing + reply), and a burst is answered at half the possible speed. Here this class applies the overall
+limit itself and simply skips a "typing" action while less than half of the budget is free: under normal load
+users always see it, under a burst the slots go to answers, and "typing" never takes a slot an answer waits for.
 Group limits and ``RetryAfter`` handling stay AIORateLimiter's.
 """
 

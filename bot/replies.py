@@ -34,8 +34,8 @@ TOO_BIG = (
 DOWNLOAD_FAILED = "I couldn't fetch that file from Telegram just now. Please send it again in a moment."
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side while checking that. Please try again in a moment."
 SLOW_DOWN = (
-    "That's a lot of pictures in a short time — I'll skip the rest for now. "
-    "Please wait a minute, then send the ones you still want checked."
+    "That's a lot of messages in a short time — I'll skip the rest for now. "
+    "Please wait a minute, then send the pictures you still want checked."
 )
 
 
