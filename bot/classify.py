@@ -10,13 +10,12 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
 from PIL import Image
 
 import classifier
 from bot.replies import EyeVerdict
 
-WARM_UP_RUNS = 10  # TorchScript re-optimises during the first few calls (~100 ms each); pay that at start-up
+WARM_UP_RUNS = 3  # the first calls pay for loading the weights and torch's lazy set-up; do that at start-up
 
 
 class UnreadableImageError(ValueError):
@@ -41,14 +40,12 @@ def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg")
 
 
 def warm_up(workdir: Path) -> None:
-    """Prepare this process for serving: one torch thread per inference, weights loaded, first calls made.
+    """Load the weights and make the first calls now, so the first user does not wait for them.
 
     Raises ``FileNotFoundError`` when the weights are missing: better to refuse to start than to answer
-    "something went wrong" to everyone.
+    "something went wrong" to everyone. (The classifier itself runs torch with one thread per call, which suits
+    the bot: its concurrency comes from the worker threads.)
     """
-    # A 24x24 CNN gains nothing from intra-op threads, and on a busy machine they spin against each other
-    # (measured: 3 ms per image with one thread, 100+ ms with two). Concurrency comes from the worker threads.
-    torch.set_num_threads(1)
     handle, name = tempfile.mkstemp(prefix="warm-up-", suffix=".png", dir=workdir)
     try:
         os.close(handle)
