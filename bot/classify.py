@@ -1,5 +1,9 @@
 """The bot's only contact with the classifier: bytes in, verdict out, through a temporary file.
 
+``classifier.analyze_photo`` decides what the picture is. A face photo is answered per face and per eye; a
+picture of one eye (a crop or a close-up) by ``classifier.openEyeCheck`` with the confidence from the probability
+API (the same part of the image, so the same numbers); anything else gets the classifier's reason.
+
 Runs in a worker thread (never on the event loop). The temporary file lives in the bot's private directory and
 is deleted in every path, including when the classifier raises. Nothing of the image is logged.
 """
@@ -14,6 +18,7 @@ from PIL import Image
 
 import classifier
 from bot.replies import EyeVerdict
+from classifier.photo import PhotoResult
 
 WARM_UP_RUNS = 3  # the first calls pay for loading the weights and torch's lazy set-up; do that at start-up
 
@@ -22,7 +27,7 @@ class UnreadableImageError(ValueError):
     """The classifier could not read the image; the message says why, without our temporary path."""
 
 
-def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg") -> EyeVerdict:
+def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg") -> EyeVerdict | PhotoResult:
     """Save ``data`` to a temporary file in ``workdir``, ask the classifier about it, delete the file.
 
     Raises ``UnreadableImageError`` (carrying the classifier's ``ValueError`` reason) when the image cannot be read.
@@ -31,7 +36,10 @@ def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        # The issue asks for both calls: the verdict from openEyeCheck, the confidence from the probability API.
+        photo = classifier.analyze_photo(name)
+        if photo.kind != "eye_closeup":
+            return photo  # faces (each eye judged) or nothing to judge, with the reason
+        # One eye: the verdict from openEyeCheck, the confidence from the probability API.
         return EyeVerdict(is_open=classifier.openEyeCheck(name) == 1, p_open=classifier.open_probability(name))
     except ValueError as error:
         raise UnreadableImageError(str(error).replace(name, "the file")) from None
@@ -52,5 +60,7 @@ def warm_up(workdir: Path) -> None:
         Image.new("L", (24, 24), 128).save(name)
         for _ in range(WARM_UP_RUNS):
             classifier.open_probability(name)
+        Image.new("L", (200, 200), 128).save(name)
+        classifier.analyze_photo(name)  # loads the face detector and landmark model (about half a second)
     finally:
         Path(name).unlink(missing_ok=True)

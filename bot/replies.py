@@ -11,17 +11,20 @@ from dataclasses import dataclass
 
 from telegram import Message
 
+from classifier.photo import PhotoResult
+
 MAX_DOWNLOAD_MB = 20  # Telegram's Bot API refuses to hand bots files larger than this
 
 HELP = (
-    "Hi! I tell whether an eye is open or closed.\n"
+    "Hi! I tell whether eyes are open or closed.\n"
     "\n"
-    "Send me a photo of one eye, cropped close around it. "
-    "For full resolution, send the image as a file instead (JPEG, PNG, WebP, GIF, BMP or TIFF). "
-    "You can send several at once: each gets its own answer.\n"
+    "Send me a photo: a selfie, a portrait or a group photo (I judge each face's eyes, up to 10 faces), "
+    "or a close-up of one eye. For full resolution, send the image as a file instead "
+    "(JPEG, PNG, WebP, GIF, BMP or TIFF). You can send several at once: each gets its own answer.\n"
     "\n"
-    "The answer looks like “Open — 97% sure”: the verdict, and how confident the model is in it "
-    "(50% is a coin toss).\n"
+    "For one eye the answer looks like “Open — 97% sure”: the verdict, and how confident the model is in it "
+    "(50% is a coin toss). For a face: “Face 1: left eye open (98%), right eye closed (93%)”, "
+    "left and right as the person sees them.\n"
     "\n"
     "Your photos are not kept: each one is checked and deleted straight away."
 )
@@ -57,8 +60,10 @@ def percent(confidence: float) -> int:
     return max(0, min(100, math.floor(confidence * 100 + 1e-9)))
 
 
-def format_reply(result: EyeVerdict) -> str:
-    """The text answering one classified image, e.g. ``Open — 97% sure``."""
+def format_reply(result: EyeVerdict | PhotoResult) -> str:
+    """The text answering one image: ``Open — 97% sure`` for an eye; one line per face and eye for a photo."""
+    if isinstance(result, PhotoResult):
+        return result.describe()
     label = "Open" if result.is_open else "Closed"
     return f"{label} — {percent(result.confidence)}% sure"
 

@@ -174,7 +174,8 @@ def analyze_photo(path: PathLike) -> PhotoResult:
     """
     image = open_image(path)
     gray = image.convert("L")
-    found = _find_faces(gray)
+    # A crop-sized image is an eye like the pool's: a face that small could not be judged, so skip the detector.
+    found = [] if max(image.size) <= SMALL_EYE_IMAGE else _find_faces(gray)
     if found:
         found.sort(key=lambda face: -_area(face[0]))
         faces = _judge_faces(gray, found[:MAX_FACES])

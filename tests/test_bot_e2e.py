@@ -161,7 +161,16 @@ def test_start_and_help_explain_what_to_send(tmp_path: Path, command: str) -> No
         fake.text(9, command)
         [reply] = await fake.wait_for_replies(1)
         text = reply.text.lower()
-        for phrase in ("photo of one eye", "as a file", "open", "closed", "% sure", "not kept"):
+        for phrase in (
+            "close-up of one eye",
+            "selfie",
+            "each face",
+            "as a file",
+            "open",
+            "closed",
+            "% sure",
+            "not kept",
+        ):
             assert phrase in text, phrase
 
     run_with_bot(tmp_path, scenario)
@@ -379,3 +388,24 @@ def test_stopping_finishes_the_answers_in_flight(tmp_path: Path, monkeypatch: py
 
     asyncio.run(main())
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_model
+def test_face_photo_gets_one_line_per_face_and_a_photo_with_no_face_says_so(tmp_path: Path) -> None:
+    data = pytest.importorskip("skimage.data")
+    face = encode(Image.fromarray(data.astronaut()), "JPEG")  # a real portrait shipped inside scikit-image
+    cat = encode(Image.fromarray(data.chelsea()), "JPEG")
+
+    async def scenario(fake: FakeTelegram) -> None:
+        fake.photo(9, face)
+        fake.photo(9, cat)
+        await fake.wait_for_replies(2)
+
+    fake = run_with_bot(tmp_path, scenario)
+    face_reply, cat_reply = sorted(fake.sent, key=lambda s: s.reply_to)
+    path = tmp_path.parent / "astronaut.jpg"
+    path.write_bytes(face)
+    assert face_reply.text == classifier.analyze_photo(path).describe()
+    assert face_reply.text.startswith("Face 1: left eye ") and "right eye" in face_reply.text
+    assert "Overall: " in face_reply.text
+    assert cat_reply.text.startswith("No face or eye found")
