@@ -5,7 +5,8 @@ Flow of one picture:
   2. ``on_photo`` takes the largest size Telegram made, ``on_document`` checks that the file is an image;
   3. ``check_picture`` refuses files over Telegram's 20 MB bot download limit from the metadata alone, shows
      "typing…", downloads the file and hands it to ``bot.classify`` in a worker thread, which saves it to a
-     temporary file, calls ``classifier.openEyeCheck`` and ``classifier.open_probability`` and deletes it;
+     temporary file, calls ``classifier.analyze_photo`` (faces, or one eye: then ``classifier.openEyeCheck``) and
+     deletes it;
   4. the answer (``bot.replies.format_reply``) quotes the message it answers, so album photos never mix up.
 Anything else gets a reply saying what the bot accepts; any failure gets a reply saying what went wrong.
 
