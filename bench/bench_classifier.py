@@ -53,7 +53,7 @@ def measure() -> dict[str, float]:
 
     first = str(files[0])
     return {
-        "parameters": sum(p.numel() for p in model.net.parameters()),
+        "parameters": model.parameters,
         "weights_kib": WEIGHTS.stat().st_size / 1024,
         "latency_ms": latency_ms,
         "images_per_s": images_per_s,

@@ -20,7 +20,7 @@ import classifier
 from bot.replies import EyeVerdict
 from classifier.photo import PhotoResult
 
-WARM_UP_RUNS = 3  # the first calls pay for loading the weights and torch's lazy set-up; do that at start-up
+WARM_UP_RUNS = 3  # the first calls pay for loading the weights and warming caches; do that at start-up
 
 
 class UnreadableImageError(ValueError):
@@ -51,8 +51,8 @@ def warm_up(workdir: Path) -> None:
     """Load the weights and make the first calls now, so the first user does not wait for them.
 
     Raises ``FileNotFoundError`` when the weights are missing: better to refuse to start than to answer
-    "something went wrong" to everyone. (The classifier itself runs torch with one thread per call, which suits
-    the bot: its concurrency comes from the worker threads.)
+    "something went wrong" to everyone. (The classifier runs in NumPy; the bot's concurrency comes from its worker
+    threads.)
     """
     handle, name = tempfile.mkstemp(prefix="warm-up-", suffix=".png", dir=workdir)
     try:

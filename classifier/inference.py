@@ -2,53 +2,41 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from classifier.engine import NumpyEyeNet
 from classifier.images import PathLike, load_eye
-from classifier.model import EyeNet, fold_batchnorm
 
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "eyenet.pt"
-BATCH = 512
-# A 24x24 CNN gains little from intra-op threads, and on a busy machine they spin against each other
-# (measured under load: 122 ms per openEyeCheck call with 2 threads, 6.5 ms with 1). Override with EYE_TORCH_THREADS.
-THREADS_ENV = "EYE_TORCH_THREADS"
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "eyenet.npz"
 
 
 class EyeModel:
-    """The trained EyeNet plus its calibration: ``p_open = sigmoid(logit * scale + shift)``."""
+    """The trained EyeNet (BatchNorm folded, run with NumPy: no torch needed to answer)."""
 
     def __init__(self, path: PathLike = WEIGHTS) -> None:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"model weights not found: {path} (run python -m classifier.train)")
-        torch.set_num_threads(int(os.environ.get(THREADS_ENV, "1")))  # process-wide: see THREADS_ENV
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        net = EyeNet(width=int(checkpoint["width"]))
-        net.load_state_dict(checkpoint["state_dict"])
-        net.eval()
-        self.net = fold_batchnorm(net)  # same outputs, fewer operations per call
-        self.scale = float(checkpoint.get("scale", 1.0))
-        self.shift = float(checkpoint.get("shift", 0.0))
-        self.meta: dict = dict(checkpoint.get("meta", {}))
+        self.net = NumpyEyeNet(path)
+        self.meta: dict = self.net.meta
+
+    @property
+    def parameters(self) -> int:
+        return self.net.parameters
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """(N, 24, 24) float32 in [0, 1] → (N,) probability that each eye is open."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim != 3 or images.shape[1:] != (24, 24):
             raise ValueError(f"expected an (N, 24, 24) array, got shape {images.shape}")
-        out = np.empty(len(images), dtype=np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(images), BATCH):
-                chunk = torch.from_numpy(images[start : start + BATCH]).unsqueeze(1)
-                logits = self.net(chunk) * self.scale + self.shift
-                out[start : start + BATCH] = torch.sigmoid(logits).numpy()
-        return out
+        if len(images) == 0:
+            return np.empty(0, dtype=np.float32)
+        logits = self.net.logits(images)
+        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
 
 _model: EyeModel | None = None

@@ -9,8 +9,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-EMBED_DIM = 64
-
 
 def conv_block(cin: int, cout: int) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]

@@ -338,7 +338,7 @@ def _eye_crops(gray: Image.Image, points: np.ndarray) -> tuple[float, list[tuple
 
 
 def _open_probabilities(crops: np.ndarray) -> np.ndarray:
-    """The eye model on a few crops (it runs torch with one thread; see ``classifier.inference.THREADS_ENV``)."""
+    """The eye model on a few crops."""
     return load_model().probabilities(crops)
 
 

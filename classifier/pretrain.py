@@ -14,7 +14,7 @@ from torch import nn
 from tqdm import tqdm
 
 from classifier.augment import augment
-from classifier.model import EMBED_DIM, EyeNet
+from classifier.model import EyeNet
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.2) -> torch.Tensor:
@@ -34,7 +34,7 @@ def pretrain(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = EyeNet()
-    projector = nn.Sequential(nn.Linear(EMBED_DIM, 128), nn.ReLU(inplace=True), nn.Linear(128, 64))
+    projector = nn.Sequential(nn.Linear(net.head.in_features, 128), nn.ReLU(inplace=True), nn.Linear(128, 64))
     params = list(net.trunk.parameters()) + list(projector.parameters())
     steps_per_epoch = len(images) // batch_size
     optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=1e-4)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -133,7 +132,6 @@ def main() -> None:
     predicted = shipped >= 0.5
     confusion = [[int(np.sum((y == a) & (predicted == b))) for b in (0, 1)] for a in (0, 1)]
     meta = load_model().meta
-    torch.set_num_threads(os.cpu_count() or 1)  # loading the model set one thread; training wants them all
     budget = int(meta.get("budget", 50))
 
     # Baselines on the same labels.

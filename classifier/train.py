@@ -1,6 +1,6 @@
 """Train the shipped weights from the unlabelled pool and a few hand labels, in one command.
 
-    python -m classifier.train            # pool + labels/labels.csv → weights/eyenet.pt  (≈ 5-8 min, 2 CPU cores)
+    python -m classifier.train            # pool + labels/labels.csv → weights/eyenet.npz  (≈ 3-5 min, 2 CPU cores)
 
 1. SimCLR pretraining of the EyeNet trunk on every pool image that is not in the validation draw
    (``classifier.pretrain``).
@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from classifier.augment import augment, geometric
 from classifier.data import REPO, labelled, load_pool
+from classifier.engine import export_arrays
 from classifier.inference import WEIGHTS
 from classifier.labelling import VAL_SEED, VAL_SIZE, train_queue, validation_draw
 from classifier.metrics import accuracy_f1, eer
@@ -119,8 +120,10 @@ def pretrained_encoder(train_images: np.ndarray, seed: int = SEED, progress: boo
     return net
 
 
-def train(budget: int = BUDGET, encoder: EyeNet | None = None, seed: int = SEED, progress: bool = True) -> dict:
-    """Run the whole pipeline; returns the checkpoint dict (weights + meta)."""
+def train(
+    budget: int = BUDGET, encoder: EyeNet | None = None, seed: int = SEED, progress: bool = True
+) -> tuple[EyeNet, dict]:
+    """Run the whole pipeline; returns the trained net and its metadata."""
     names, images = load_pool()
     train_images, index = split_pool(names, images)
     if encoder is None:
@@ -128,13 +131,7 @@ def train(budget: int = BUDGET, encoder: EyeNet | None = None, seed: int = SEED,
     labels = training_labels(budget)
     rows = np.array([index[name] for name in labels])
     net = fixmatch(encoder, images[rows], np.array(list(labels.values())), train_images, seed=seed, progress=progress)
-    return {
-        "width": 16,
-        "state_dict": net.state_dict(),
-        "scale": 1.0,
-        "shift": 0.0,
-        "meta": {"budget": budget, "hand_labels": len(labels), "seed": seed},
-    }
+    return net, {"budget": budget, "hand_labels": len(labels), "seed": seed, "width": net.head.in_features // 4}
 
 
 def validate(net: EyeNet) -> dict[str, float]:
@@ -157,16 +154,15 @@ def main() -> None:
     start = time.time()
     if args.fresh:
         (RUNS / f"encoder_seed{args.seed}.pt").unlink(missing_ok=True)
-    checkpoint = train(args.budget, seed=args.seed)
-    net = EyeNet()
-    net.load_state_dict(checkpoint["state_dict"])
+    net, meta = train(args.budget, seed=args.seed)
     figures = validate(net)
-    checkpoint["meta"].update({k: round(v, 4) for k, v in figures.items()})
+    meta.update({k: round(v, 4) for k, v in figures.items()})
+    torch.save({"state_dict": net.state_dict(), "meta": meta}, RUNS / f"eyenet_seed{args.seed}.pt")  # for fine-tuning
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(checkpoint, args.out)
+    np.savez(args.out, **export_arrays(net, meta))  # what classifier.inference loads: NumPy only, BN folded
     print(
         f"saved {args.out} ({args.out.stat().st_size / 1024:.0f} KiB) in {time.time() - start:.0f}s: "
-        f"{checkpoint['meta']['hand_labels']} hand labels; validation EER {figures['eer']:.2%}, "
+        f"{meta['hand_labels']} hand labels; validation EER {figures['eer']:.2%}, "
         f"accuracy {figures['accuracy']:.2%}, F1 {figures['f1']:.3f} on {figures['n']} images"
     )
 

@@ -69,3 +69,26 @@ def test_committed_weights_reach_the_validation_eer_bound():
     accuracy, _ = accuracy_f1(y, p >= 0.5)
     assert value <= EER_BOUND, f"validation EER {value:.2%} over {EER_BOUND:.0%}"
     assert accuracy >= 1 - EER_BOUND - 0.02
+
+
+def test_numpy_engine_matches_the_trained_torch_network(tmp_path):
+    torch = pytest.importorskip("torch")
+    from classifier.engine import NumpyEyeNet, export_arrays
+    from classifier.model import EyeNet
+
+    torch.manual_seed(0)
+    net = EyeNet()
+    net.train()
+    for _ in range(3):  # give BatchNorm non-trivial running statistics to fold
+        net(torch.rand(32, 1, 24, 24))
+    net.eval()
+    images = np.random.default_rng(0).random((40, 24, 24), dtype=np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(images).unsqueeze(1)).numpy()
+    np.savez(tmp_path / "net.npz", **export_arrays(net, {"note": "test"}))
+    engine = NumpyEyeNet(tmp_path / "net.npz")
+    np.testing.assert_allclose(engine.logits(images), expected, atol=1e-4)
+    assert engine.meta == {"note": "test"}
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    folded = sum(c.weight.numel() + c.out_channels for c in convs) + net.head.weight.numel() + 1  # BN → conv bias
+    assert engine.parameters == folded
