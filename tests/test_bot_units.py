@@ -258,7 +258,7 @@ def test_main_refuses_to_start_without_the_model(monkeypatch: pytest.MonkeyPatch
     import bot.app
 
     def no_weights(workdir: Path) -> None:
-        raise FileNotFoundError("model weights not found: weights/eyenet.pt")
+        raise FileNotFoundError("model weights not found: weights/eyenet.npz")
 
     monkeypatch.chdir(tmp_path)  # no .env here
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
@@ -267,4 +267,4 @@ def test_main_refuses_to_start_without_the_model(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(bot.app, "run", lambda *args: pytest.fail("must not start serving"))
     with pytest.raises(SystemExit) as stopped:
         bot.app.main()
-    assert str(stopped.value) == "error: the classifier cannot start: model weights not found: weights/eyenet.pt"
+    assert str(stopped.value) == "error: the classifier cannot start: model weights not found: weights/eyenet.npz"

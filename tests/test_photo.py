@@ -271,7 +271,7 @@ def test_photos_faces_and_close_ups_are_told_apart(model: StandInModel) -> None:
 def test_photos_accuracy_per_eye() -> None:
     rows = labelled_photos()
     if not WEIGHTS.exists() or "placeholder" in str(photo.load_model().meta.get("note", "")):
-        pytest.skip("weights/eyenet.pt is missing or the untrained placeholder: accuracy would mean nothing")
+        pytest.skip("weights/eyenet.npz is missing or the untrained placeholder: accuracy would mean nothing")
     right = {"face": [], "eye_closeup": []}
     for row in rows:
         result = analyze_photo(PHOTOS / row["file"])
