@@ -18,6 +18,7 @@ from PIL import Image
 
 import classifier
 from bot.replies import EyeVerdict
+from classifier.images import CROP_SIDE
 from classifier.photo import PhotoResult
 
 WARM_UP_RUNS = 3  # the first calls pay for loading the weights and warming caches; do that at start-up
@@ -36,15 +37,26 @@ def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        photo = classifier.analyze_photo(name)
-        if photo.kind != "eye_closeup":
-            return photo  # faces (each eye judged) or nothing to judge, with the reason
+        if not is_eye_crop(name):  # a crop needs no face search: analyze_photo would only say "one eye"
+            photo = classifier.analyze_photo(name)
+            if photo.kind != "eye_closeup":
+                return photo  # faces (each eye judged) or nothing to judge, with the reason
         # One eye: the verdict from openEyeCheck, the confidence from the probability API.
         return EyeVerdict(is_open=classifier.openEyeCheck(name) == 1, p_open=classifier.open_probability(name))
     except ValueError as error:
         raise UnreadableImageError(str(error).replace(name, "the file")) from None
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+def is_eye_crop(path: str) -> bool:
+    """True for a crop-sized image (the pool's kind), from the header alone; False when unsure (the full path
+    through ``analyze_photo`` then reads it, and says why if it cannot)."""
+    try:
+        with Image.open(path) as image:
+            return max(image.size) <= CROP_SIDE
+    except Exception:  # noqa: BLE001 — any failure here is reported properly by analyze_photo
+        return False
 
 
 def warm_up(workdir: Path) -> None:
