@@ -8,6 +8,10 @@ Random labels waste the budget on near-duplicates of the common case. Instead, f
     two main clusters of the pool (which split roughly open/closed), spread out by their own k-means:
     these are the squints and half-closed lids where the decision is made.
 Validation images are never selected. Output: ``labels/train_queue.csv`` (rank, file, reason).
+
+The committed queue came from an encoder pretrained as this command does by default: SimCLR on the pixels of the
+whole pool (validation crops included, their labels never). Re-running it may rank differently (thread counts
+change float sums), and any newly ranked image would then need a hand label; the committed queue is the record.
 """
 
 from __future__ import annotations
