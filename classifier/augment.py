@@ -12,12 +12,17 @@ import torch
 import torch.nn.functional as F
 
 
+def _uniform(n: int, low: float, high: float, generator: torch.Generator | None) -> torch.Tensor:
+    """``n`` draws, uniform in [low, high)."""
+    return low + (high - low) * torch.rand(n, generator=generator)
+
+
 def geometric(x: torch.Tensor, strength: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Random flip, tilt (±15°·s), zoom (1..1+0.2·s) and shift (±2px·s) with border padding."""
     n = x.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        return low + (high - low) * torch.rand(n, generator=generator)
+        return _uniform(n, low, high, generator)
 
     angle = uniform(-15, 15) * strength * math.pi / 180
     zoom = 1.0 / uniform(1.0, 1.0 + 0.2 * strength)  # <1 samples a smaller window: zooms in
@@ -39,8 +44,8 @@ def photometric(x: torch.Tensor, strength: float, generator: torch.Generator | N
     """Random gamma, contrast, brightness, blur and noise, as cameras and JPEG vary them."""
     n = x.shape[0]
 
-    def uniform(low: float, high: float) -> torch.Tensor:
-        return (low + (high - low) * torch.rand(n, generator=generator)).view(n, 1, 1, 1)
+    def uniform(low: float, high: float) -> torch.Tensor:  # one value per image, broadcast over its pixels
+        return _uniform(n, low, high, generator).view(n, 1, 1, 1)
 
     x = x.clamp(0, 1) ** torch.exp(uniform(-0.4, 0.4) * strength)
     mean = x.mean(dim=(1, 2, 3), keepdim=True)

@@ -74,6 +74,13 @@ def write_labels(rows: list[Label], path: Path = LABELS_CSV) -> None:
             writer.writerow([row.file, row.label, row.split, row.how])
 
 
+def validation_set(names: list[str], images: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The usable validation crops of a loaded pool: their file names, (N, 24, 24) images and labels (1 = open)."""
+    val = labelled("val")
+    index = {name: i for i, name in enumerate(names)}
+    return list(val), images[[index[name] for name in val]], np.array(list(val.values()))
+
+
 def labelled(split: str, path: Path = LABELS_CSV) -> dict[str, int]:
     """``{file: 1 if open else 0}`` for one split, unusable images left out."""
     return {r.file: int(r.label == "open") for r in read_labels(path) if r.split == split and r.label != "unusable"}

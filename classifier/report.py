@@ -27,7 +27,7 @@ from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from classifier.data import REPO, labelled, load_pool, pool_dir, read_labels  # noqa: E402
+from classifier.data import REPO, load_pool, pool_dir, read_labels, validation_set  # noqa: E402
 from classifier.inference import load_model  # noqa: E402
 from classifier.labelling import render_sheet  # noqa: E402
 from classifier.metrics import accuracy_f1, eer, eer_interval, roc_points  # noqa: E402
@@ -116,16 +116,15 @@ def main() -> None:
     REPORTS.mkdir(exist_ok=True)
     names, images = load_pool()
     index = {name: i for i, name in enumerate(names)}
-    val = labelled("val")
-    val_rows = np.array([index[n] for n in val])
-    y = np.array(list(val.values()))
+    val_names, val_images, y = validation_set(names, images)
+    val_rows = np.array([index[n] for n in val_names])  # the same crops, as rows of pool-wide features
     all_labels = read_labels()
     unusable = {
         split: sum(r.label == "unusable" and r.split == split for r in all_labels) for split in ("val", "train")
     }
 
     # The shipped model.
-    shipped = load_model().probabilities(images[val_rows])
+    shipped = load_model().probabilities(val_images)
     value, threshold = eer(y, shipped)
     low, high = eer_interval(y, shipped)
     accuracy, f1 = accuracy_f1(y, shipped >= 0.5)
@@ -147,7 +146,7 @@ def main() -> None:
         "k-means on pixels": kmeans_scores(flat, train_rows, train_y)[val_rows],
         "PCA(20) + k-means": kmeans_scores(PCA(20, random_state=0).fit_transform(flat), train_rows, train_y)[val_rows],
         "linear probe on SimCLR features": probe.predict_proba(features[val_rows])[:, 1],
-        "supervised CNN, labels only": predict(supervised_only(images[train_rows], train_y), images[val_rows]),
+        "supervised CNN, labels only": predict(supervised_only(images[train_rows], train_y), val_images),
     }
     table = [row(name, f"{len(labels)}", y, s, 0.0 if "k-means" in name else 0.5) for name, s in baselines.items()]
     for name in ("k-means on pixels", "PCA(20) + k-means"):  # the seed report's way: best mapping on the test set
@@ -162,7 +161,7 @@ def main() -> None:
         rows = np.array([index[n] for n in subset])
         sub_y = np.array(list(subset.values()))
         net = fixmatch(encoder, images[rows], sub_y, train_images, progress=False)
-        curve["SimCLR + FixMatch"].append((k, eer(y, predict(net, images[val_rows]))[0]))
+        curve["SimCLR + FixMatch"].append((k, eer(y, predict(net, val_images))[0]))
         lin = LogisticRegression(C=1.0, max_iter=3000).fit(features[rows], sub_y)
         curve["linear probe"].append((k, eer(y, lin.predict_proba(features[val_rows])[:, 1])[0]))
         print(f"budget {k}: {curve['SimCLR + FixMatch'][-1][1]:.2%}", flush=True)
@@ -172,7 +171,6 @@ def main() -> None:
     plot_curves(y, {"shipped": shipped, **baselines}, REPORTS / "roc_det.png")
     margin = np.abs(shipped - y)
     order = np.argsort(margin)
-    val_names = list(val)
     for title, picks in (("easy", order[:32]), ("hard", order[::-1][:32])):
         render_sheet(
             [pool_dir() / val_names[i] for i in picks],

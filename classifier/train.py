@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from classifier.augment import augment, geometric
-from classifier.data import REPO, labelled, load_pool
+from classifier.data import REPO, labelled, load_pool, validation_set
 from classifier.engine import export_arrays
 from classifier.inference import WEIGHTS
 from classifier.labelling import VAL_SEED, VAL_SIZE, train_queue, validation_draw
@@ -121,10 +121,14 @@ def pretrained_encoder(train_images: np.ndarray, seed: int = SEED, progress: boo
 
 
 def train(
-    budget: int = BUDGET, encoder: EyeNet | None = None, seed: int = SEED, progress: bool = True
+    budget: int = BUDGET,
+    encoder: EyeNet | None = None,
+    seed: int = SEED,
+    progress: bool = True,
+    pool: tuple[list[str], np.ndarray] | None = None,
 ) -> tuple[EyeNet, dict]:
-    """Run the whole pipeline; returns the trained net and its metadata."""
-    names, images = load_pool()
+    """Run the whole pipeline on ``pool`` (default: ``load_pool()``); returns the trained net and its metadata."""
+    names, images = pool or load_pool()
     train_images, index = split_pool(names, images)
     if encoder is None:
         encoder = pretrained_encoder(train_images, seed, progress)
@@ -134,12 +138,9 @@ def train(
     return net, {"budget": budget, "hand_labels": len(labels), "seed": seed, "width": net.head.in_features // 4}
 
 
-def validate(net: EyeNet) -> dict[str, float]:
-    names, images = load_pool()
-    index = {name: i for i, name in enumerate(names)}
-    val = labelled("val")
-    y = np.array(list(val.values()))
-    p = predict(net, images[[index[name] for name in val]])
+def validate(net: EyeNet, names: list[str], images: np.ndarray) -> dict[str, float]:
+    _, val_images, y = validation_set(names, images)
+    p = predict(net, val_images)
     accuracy, f1 = accuracy_f1(y, p >= 0.5)
     return {"eer": eer(y, p)[0], "accuracy": accuracy, "f1": f1, "n": len(y)}
 
@@ -154,8 +155,9 @@ def main() -> None:
     start = time.time()
     if args.fresh:
         (RUNS / f"encoder_seed{args.seed}.pt").unlink(missing_ok=True)
-    net, meta = train(args.budget, seed=args.seed)
-    figures = validate(net)
+    pool = load_pool()
+    net, meta = train(args.budget, seed=args.seed, pool=pool)
+    figures = validate(net, *pool)
     meta.update({k: round(v, 4) for k, v in figures.items()})
     torch.save({"state_dict": net.state_dict(), "meta": meta}, RUNS / f"eyenet_seed{args.seed}.pt")  # for fine-tuning
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_labels
+from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_labels, validation_set
 from classifier.inference import load_model
 from classifier.labelling import train_queue, validation_draw
 from classifier.metrics import accuracy_f1, eer, eer_interval
@@ -60,11 +60,8 @@ def test_validation_is_the_seeded_random_draw_and_training_never_overlaps_it():
 
 @pytest.mark.skipif(not pool_dir().is_dir(), reason="eye pool not present")
 def test_committed_weights_reach_the_validation_eer_bound():
-    names, images = load_pool()
-    index = {name: i for i, name in enumerate(names)}
-    val = labelled("val")
-    y = np.array(list(val.values()))
-    p = load_model().probabilities(images[[index[name] for name in val]])
+    _, val_images, y = validation_set(*load_pool())
+    p = load_model().probabilities(val_images)
     value, _ = eer(y, p)
     accuracy, _ = accuracy_f1(y, p >= 0.5)
     assert value <= EER_BOUND, f"validation EER {value:.2%} over {EER_BOUND:.0%}"
