@@ -1,14 +1,16 @@
 """Train the shipped weights from the unlabelled pool and a few hand labels, in one command.
 
-    python -m classifier.train            # pool + labels/labels.csv → weights/eyenet.npz  (≈ 3-5 min, 2 CPU cores)
+    python -m classifier.train            # pool + labels/labels.csv → weights/eyenet.npz  (≈ 5-6 min, 2 CPU cores)
 
-1. SimCLR pretraining of the EyeNet trunk on every pool image that is not in the validation draw
+1. SimCLR pretraining of the teacher EyeNet's trunk on every pool image that is not in the validation draw
    (``classifier.pretrain``).
 2. The first ``--budget`` images of ``labels/train_queue.csv`` (chosen by ``classifier.select``) with their hand
    labels are the only supervision.
 3. FixMatch-style semi-supervised fine-tuning: a mean (EMA) teacher labels weakly augmented unlabelled crops;
-   where it is confident, the student must give the same answer on a strongly augmented view.
-4. The EMA teacher is saved; the validation split is only used to print the final figures.
+   where it is confident, the student must give the same answer on a strongly augmented view. The EMA model is
+   the teacher.
+4. Distillation (``classifier.distill``): the small, fast student learns the teacher's logits on the same pool.
+   The student ships; the validation split is only used to print the final figures of both.
 Seeds are fixed, so the same inputs give the same weights.
 """
 
@@ -26,6 +28,7 @@ from tqdm import tqdm
 
 from classifier.augment import augment, geometric
 from classifier.data import REPO, labelled, load_pool, validation_set
+from classifier.distill import distill
 from classifier.engine import export_arrays
 from classifier.inference import WEIGHTS
 from classifier.labelling import VAL_SEED, VAL_SIZE, train_queue, validation_draw
@@ -135,7 +138,7 @@ def train(
     labels = training_labels(budget)
     rows = np.array([index[name] for name in labels])
     net = fixmatch(encoder, images[rows], np.array(list(labels.values())), train_images, seed=seed, progress=progress)
-    return net, {"budget": budget, "hand_labels": len(labels), "seed": seed, "width": net.head.in_features // 4}
+    return net, {"budget": budget, "hand_labels": len(labels), "seed": seed}
 
 
 def validate(net: EyeNet, names: list[str], images: np.ndarray) -> dict[str, float]:
@@ -156,16 +159,20 @@ def main() -> None:
     if args.fresh:
         (RUNS / f"encoder_seed{args.seed}.pt").unlink(missing_ok=True)
     pool = load_pool()
-    net, meta = train(args.budget, seed=args.seed, pool=pool)
-    figures = validate(net, *pool)
+    teacher, meta = train(args.budget, seed=args.seed, pool=pool)
+    torch.save({"state_dict": teacher.state_dict(), "meta": meta}, RUNS / f"eyenet_seed{args.seed}.pt")
+    teacher_figures = validate(teacher, *pool)
+    student = distill(teacher, split_pool(*pool)[0], seed=args.seed)
+    figures = validate(student, *pool)
     meta.update({k: round(v, 4) for k, v in figures.items()})
-    torch.save({"state_dict": net.state_dict(), "meta": meta}, RUNS / f"eyenet_seed{args.seed}.pt")  # for fine-tuning
+    meta.update({"width": student.width, "depth": student.depth, "teacher_eer": round(teacher_figures["eer"], 4)})
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, **export_arrays(net, meta))  # what classifier.inference loads: NumPy only, BN folded
+    np.savez(args.out, **export_arrays(student, meta))  # what classifier.inference loads: NumPy only, BN folded
     print(
         f"saved {args.out} ({args.out.stat().st_size / 1024:.0f} KiB) in {time.time() - start:.0f}s: "
-        f"{meta['hand_labels']} hand labels; validation EER {figures['eer']:.2%}, "
-        f"accuracy {figures['accuracy']:.2%}, F1 {figures['f1']:.3f} on {figures['n']} images"
+        f"{meta['hand_labels']} hand labels; validation EER {figures['eer']:.2%} (teacher "
+        f"{teacher_figures['eer']:.2%}), accuracy {figures['accuracy']:.2%}, F1 {figures['f1']:.3f} "
+        f"on {figures['n']} images"
     )
 
 

@@ -68,13 +68,14 @@ def test_committed_weights_reach_the_validation_eer_bound():
     assert accuracy >= 1 - EER_BOUND - 0.02
 
 
-def test_numpy_engine_matches_the_trained_torch_network(tmp_path):
+@pytest.mark.parametrize(("width", "depth"), [(16, 2), (12, 1)], ids=["teacher", "student"])
+def test_numpy_engine_matches_the_trained_torch_network(tmp_path, width, depth):
     torch = pytest.importorskip("torch")
     from classifier.engine import NumpyEyeNet, export_arrays
     from classifier.model import EyeNet
 
     torch.manual_seed(0)
-    net = EyeNet()
+    net = EyeNet(width, depth)
     net.train()
     for _ in range(3):  # give BatchNorm non-trivial running statistics to fold
         net(torch.rand(32, 1, 24, 24))
