@@ -84,9 +84,7 @@ def test_telegram_errors_still_come_from_ptb() -> None:
 
 
 def test_refused_connection_is_a_network_error() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again before use: nothing listens there
+    port = unused_port()
 
     async def main() -> None:
         request = AiohttpRequest(connect_timeout=2)
@@ -124,3 +122,41 @@ def test_slow_answer_is_timed_out_after_the_read_timeout() -> None:
 def test_use_before_initialize_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         asyncio.run(AiohttpRequest().do_request("http://127.0.0.1:9/", "GET"))
+
+
+def test_requests_go_through_the_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import transport
+
+    proxied: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:  # a forward proxy sees the absolute target URL
+        proxied.append(str(request.url))
+        return web.json_response({"ok": True, "result": {"id": 1, "is_bot": True, "first_name": "B"}})
+
+    async def main(base_url: str) -> None:
+        async with Bot(TOKEN, base_url=base_url, request=AiohttpRequest()) as bot:
+            assert bot.first_name == "B"
+
+    async def via_proxy() -> None:
+        runner, url = await serve(proxy)
+        monkeypatch.setenv("HTTP_PROXY", url)
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        transport._proxy.cache_clear()
+        try:
+            await main("http://api.telegram.invalid/bot")  # unresolvable: only the proxy can answer it
+            assert proxied == [f"http://api.telegram.invalid/bot{TOKEN}/getMe"]
+            with pytest.raises(NetworkError):  # NO_PROXY: straight to localhost, where nothing listens
+                await main(f"http://localhost:{unused_port()}/bot")
+            assert len(proxied) == 1
+        finally:
+            transport._proxy.cache_clear()
+            await runner.cleanup()
+
+    asyncio.run(via_proxy())
+
+
+def unused_port() -> int:
+    """A local port nothing listens on (bound, then closed again before use)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
