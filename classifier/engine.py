@@ -1,10 +1,10 @@
 """EyeNet's forward pass in plain NumPy, for inference: no torch import, no per-op framework overhead.
 
 A 24x24 crop is so small that torch spends most of a single call in dispatch and its generic convolution path
-(~1.5 ms); here each 3x3 convolution is one im2col gather (``np.take`` with the window positions worked out
-once) and one matrix product, and every other step is a couple of NumPy calls on contiguous memory. The layers are
-the trained EyeNet with BatchNorm folded into the convolutions (``export_arrays`` below, used by the training
-script). Layout is NHWC throughout, so im2col windows are contiguous channel runs.
+(~1.5 ms); here each 3x3 convolution is one im2col copy and one matrix product, and every other step is a couple
+of NumPy calls on contiguous memory. The layers are the trained EyeNet with BatchNorm folded into the
+convolutions (``export_arrays`` below, used by the training script). Layout is NHWC throughout, so im2col
+windows are contiguous channel runs.
 """
 
 from __future__ import annotations
@@ -31,7 +31,13 @@ def conv3x3(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     n, h, w, c = x.shape
     padded = np.zeros((n, h + 2, w + 2, c), dtype=np.float32)  # np.pad costs ~100 µs of Python per call
     padded[:, 1:-1, 1:-1] = x
-    columns = np.take(padded.reshape(n, -1), _window_index(h, w, c), axis=1)  # im2col in one gather
+    if c < 4:  # im2col of a thin map: one gather of single numbers is cheapest
+        columns = np.take(padded.reshape(n, -1), _window_index(h, w, c), axis=1)
+    else:  # each window row is 3*c contiguous numbers: a strided view of them, copied once by the reshape below
+        # (3-4x faster than the gather once c ≥ 16)
+        s_image, s_row, s_pixel, s_channel = padded.strides
+        shape, strides = (n, h, w, 3, 3 * c), (s_image, s_row, s_pixel, s_row, s_channel)
+        columns = np.ndarray(shape, np.float32, padded, 0, strides)  # as_strided, minus ~8 µs of Python
     return (columns.reshape(n * h * w, 9 * c) @ weight).reshape(n, h, w, -1)
 
 
