@@ -19,6 +19,7 @@ from classifier.images import load_eye
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS_CSV = REPO / "labels" / "labels.csv"
+AUDIT_CSV = REPO / "labels" / "audit.csv"  # a blind second look at 120 random validation crops
 LABEL_FIELDS = ("file", "label", "split", "how")
 LABEL_VALUES = ("open", "closed", "unusable")
 
@@ -84,3 +85,14 @@ def validation_set(names: list[str], images: np.ndarray) -> tuple[list[str], np.
 def labelled(split: str, path: Path = LABELS_CSV) -> dict[str, int]:
     """``{file: 1 if open else 0}`` for one split, unusable images left out."""
     return {r.file: int(r.label == "open") for r in read_labels(path) if r.split == split and r.label != "unusable"}
+
+
+def read_audit(path: Path = AUDIT_CSV) -> dict[str, str]:
+    """``{file: label}`` of the blind second look (``file,second_look``), to measure how consistent labels are."""
+    if not path.exists():
+        return {}
+    with path.open(newline="") as handle:
+        audit = {row["file"]: row["second_look"] for row in csv.DictReader(handle)}
+    if bad := {label for label in audit.values() if label not in LABEL_VALUES}:
+        raise ValueError(f"{path}: labels {sorted(bad)} are not among {LABEL_VALUES}")
+    return audit

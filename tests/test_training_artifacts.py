@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_labels, validation_set
+from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_audit, read_labels, validation_set
 from classifier.inference import load_model
 from classifier.labelling import train_queue, validation_draw
 from classifier.metrics import accuracy_f1, eer, eer_interval
@@ -47,6 +47,14 @@ def test_label_file_is_well_formed_and_splits_are_disjoint():
     assert len(labelled("val")) >= 400
     assert all(r.how == "random" for r in rows if r.split == "val")
     assert all(r.how != "random" for r in rows if r.split == "train")
+
+
+def test_label_audit_is_a_second_look_at_validation_crops():
+    audit = read_audit()
+    first = {r.file: r.label for r in read_labels() if r.split == "val"}
+    assert len(audit) == 120 and set(audit) <= set(first)
+    agree = sum(first[name] == label for name, label in audit.items())
+    assert 0.85 * len(audit) <= agree < len(audit)  # a real second look: mostly the same, not a copy
 
 
 @pytest.mark.skipif(not pool_dir().is_dir(), reason="eye pool not present")
