@@ -162,6 +162,27 @@ def test_exif_orientation_is_honoured(tmp_path, reference):
     assert np.abs(classifier.images.load_eye(ignored) - upright_input).max() > 0.1
 
 
+@pytest.mark.parametrize("side", [24, 40])
+def test_fast_jpeg_path_reads_the_same_pixels_as_pillow(tmp_path, reference, side):
+    path = tmp_path / "gray.jpg"
+    reference.convert("L").resize((side, side)).save(path, quality=90)
+    fast = classifier.images._read_gray_jpeg_crop(path)
+    assert fast is not None, "a small grayscale JPEG, the pool's kind of file, should take the fast path"
+    np.testing.assert_array_equal(fast, classifier.images.to_model_input(classifier.images.open_image(path)))
+
+
+def test_small_gray_jpeg_with_exif_rotation_still_reads_upright(tmp_path, reference):
+    small = reference.convert("L").resize((24, 24))
+    upright = tmp_path / "upright.jpg"
+    small.save(upright, quality=95)
+    exif = Image.Exif()
+    exif[0x0112] = 3
+    stored = tmp_path / "rotated.jpg"
+    small.rotate(180).save(stored, quality=95, exif=exif)
+    assert classifier.images._read_gray_jpeg_crop(stored) is None  # left to Pillow, which applies EXIF
+    np.testing.assert_allclose(classifier.images.load_eye(stored), classifier.images.load_eye(upright), atol=0.03)
+
+
 def test_wrong_array_shape_is_refused():
     with pytest.raises(ValueError, match="24, 24"):
         classifier.load_model().probabilities(np.zeros((2, 32, 32), dtype=np.float32))
