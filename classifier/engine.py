@@ -23,7 +23,9 @@ def _window_index(h: int, w: int, c: int) -> np.ndarray:
     """For an (h+2, w+2, c) padded map flattened: the (h*w, 9*c) positions of every 3x3 window, (ky, kx, c) order."""
     rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     windows = [((rows + dy) * (w + 2) + cols + dx)[..., None] * c + np.arange(c) for dy in range(3) for dx in range(3)]
-    return np.stack(windows, axis=2).reshape(h * w, 9 * c)
+    index = np.stack(windows, axis=2).reshape(h * w, 9 * c)
+    index.flags.writeable = False  # shared by every call and thread
+    return index
 
 
 def conv3x3(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
