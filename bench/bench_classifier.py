@@ -9,6 +9,8 @@ of `import torch` itself.
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -77,7 +79,14 @@ def measure(weights: Path | None = None) -> dict[str, float]:
 
 
 def main() -> None:
-    figures = measure()
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, help="other weights to time (default: the shipped ones)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON (for the report)")
+    args = parser.parse_args()
+    figures = measure(args.weights)
+    if args.json:
+        print(json.dumps(figures))
+        return
     print(f"parameters            {figures['parameters']:,}")
     print(f"weights               {figures['weights_kib']:.0f} KiB")
     print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, target ≤ 0.5)")
