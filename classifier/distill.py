@@ -27,8 +27,8 @@ def teacher_views(
     """The crops plus ``views`` augmented copies of each, (N·(views+1), 1, 24, 24), with the teacher's logits."""
     teacher.eval()
     data = torch.from_numpy(images).unsqueeze(1)
-    inputs = [data] + [augment(data, 1.0, generator) for _ in range(views)]
-    return torch.cat(inputs), torch.cat([teacher(chunk) for chunk in torch.cat(inputs).split(2048)])
+    inputs = torch.cat([data] + [augment(data, 1.0, generator) for _ in range(views)])
+    return inputs, torch.cat([teacher(chunk) for chunk in inputs.split(2048)])
 
 
 def distill(

@@ -80,15 +80,14 @@ def label_consistency(val_names: list[str], y: np.ndarray, scores: np.ndarray) -
     position = {name: i for i, name in enumerate(val_names)}
     usable = [n for n in audit if n in position and audit[n] != "unusable"]  # usable in both looks
     agreed = [n for n in usable if audit[n] == first[n]]
-    right = [bool((scores[position[n]] >= 0.5) == y[position[n]]) for n in agreed]
+    with_first = {n: bool((scores[position[n]] >= 0.5) == y[position[n]]) for n in usable}  # model = val label
     return {
         "audited": len(audit),
         "same_decision": sum(audit[n] == first[n] for n in audit),
         "usable_in_both": len(usable),
         "same_label": len(agreed),
-        "model_right_where_both_agree": sum(right),
-        "model_sides_with_first_look": sum(bool((scores[position[n]] >= 0.5) == y[position[n]]) for n in usable)
-        - sum(right),
+        "model_right_where_both_agree": sum(with_first[n] for n in agreed),
+        "model_sides_with_first_look": sum(with_first[n] for n in usable if n not in agreed),
     }
 
 

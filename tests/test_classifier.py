@@ -147,14 +147,19 @@ def test_every_common_format_and_mode_gives_the_same_answer(tmp_path, reference,
     assert abs(open_probability(path) - open_probability(baseline)) < 0.1
 
 
-def test_exif_orientation_is_honoured(tmp_path, reference):
-    # The same pixels stored upside down with EXIF "rotate 180" must read like the upright image.
-    upright = tmp_path / "upright.jpg"
-    reference.save(upright, quality=95)
+def save_upright_and_exif_rotated(image: Image.Image, folder: Path) -> tuple[Path, Path]:
+    """``image`` as a JPEG, and its pixels stored upside down with EXIF "rotate 180" (so it reads the same)."""
+    upright = folder / "upright.jpg"
+    image.save(upright, quality=95)
     exif = Image.Exif()
     exif[0x0112] = 3
-    stored = tmp_path / "rotated.jpg"
-    reference.rotate(180).save(stored, quality=95, exif=exif)
+    stored = folder / "rotated.jpg"
+    image.rotate(180).save(stored, quality=95, exif=exif)
+    return upright, stored
+
+
+def test_exif_orientation_is_honoured(tmp_path, reference):
+    upright, stored = save_upright_and_exif_rotated(reference, tmp_path)
     ignored = tmp_path / "rotated_no_exif.jpg"
     reference.rotate(180).save(ignored, quality=95)
     upright_input = classifier.images.load_eye(upright)
@@ -172,13 +177,7 @@ def test_fast_jpeg_path_reads_the_same_pixels_as_pillow(tmp_path, reference, sid
 
 
 def test_small_gray_jpeg_with_exif_rotation_still_reads_upright(tmp_path, reference):
-    small = reference.convert("L").resize((24, 24))
-    upright = tmp_path / "upright.jpg"
-    small.save(upright, quality=95)
-    exif = Image.Exif()
-    exif[0x0112] = 3
-    stored = tmp_path / "rotated.jpg"
-    small.rotate(180).save(stored, quality=95, exif=exif)
+    upright, stored = save_upright_and_exif_rotated(reference.convert("L").resize((24, 24)), tmp_path)
     assert classifier.images._read_gray_jpeg_crop(stored) is None  # left to Pillow, which applies EXIF
     np.testing.assert_allclose(classifier.images.load_eye(stored), classifier.images.load_eye(upright), atol=0.03)
 
