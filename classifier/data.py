@@ -3,7 +3,8 @@
 The pool is read from ``../shared/data/EyesDataset`` beside the repository, or from ``$EYES_DATASET``.
 Labels live in ``labels/labels.csv`` (committed): ``file,label,split,how`` where label is open|closed|unusable,
 split is val|train, and ``how`` says how the image was chosen (``random`` for validation, the selection
-algorithm's reason for training).
+algorithm's reason for training). Every look a person took at a crop is kept in ``labels/looks.csv``
+(``file,split,looks``, oldest first); the label is their majority (``decide``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from classifier.images import load_eye
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS_CSV = REPO / "labels" / "labels.csv"
-AUDIT_CSV = REPO / "labels" / "audit.csv"  # a blind second look at 120 random validation crops
+LOOKS_CSV = REPO / "labels" / "looks.csv"  # every blind look at every labelled crop, oldest first
 LABEL_FIELDS = ("file", "label", "split", "how")
 LABEL_VALUES = ("open", "closed", "unusable")
 
@@ -52,8 +53,9 @@ class Label:
     how: str
 
 
-def read_labels(path: Path = LABELS_CSV) -> list[Label]:
+def read_labels(path: Path | None = None) -> list[Label]:
     """Labels from the CSV (missing file → no labels)."""
+    path = path or LABELS_CSV
     if not path.exists():
         return []
     with path.open(newline="") as handle:
@@ -64,8 +66,9 @@ def read_labels(path: Path = LABELS_CSV) -> list[Label]:
     return rows
 
 
-def write_labels(rows: list[Label], path: Path = LABELS_CSV) -> None:
+def write_labels(rows: list[Label], path: Path | None = None) -> None:
     """Write labels sorted by split then file, one per file name (the last decision wins)."""
+    path = path or LABELS_CSV
     latest = {row.file: row for row in rows}
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
@@ -82,17 +85,37 @@ def validation_set(names: list[str], images: np.ndarray) -> tuple[list[str], np.
     return list(val), images[[index[name] for name in val]], np.array(list(val.values()))
 
 
-def labelled(split: str, path: Path = LABELS_CSV) -> dict[str, int]:
+def labelled(split: str, path: Path | None = None) -> dict[str, int]:
     """``{file: 1 if open else 0}`` for one split, unusable images left out."""
     return {r.file: int(r.label == "open") for r in read_labels(path) if r.split == split and r.label != "unusable"}
 
 
-def read_audit(path: Path = AUDIT_CSV) -> dict[str, str]:
-    """``{file: label}`` of the blind second look (``file,second_look``), to measure how consistent labels are."""
+def decide(looks: list[str]) -> str:
+    """The label of a crop from its looks: the strict majority, else ``unusable`` (looks that split evenly, or
+    three different answers, are not a label anyone can stand behind)."""
+    if not looks:
+        raise ValueError("a crop needs at least one look")
+    top = max(set(looks), key=looks.count)
+    return top if 2 * looks.count(top) > len(looks) else "unusable"
+
+
+def read_looks(path: Path | None = None) -> dict[str, list[str]]:
+    """``{file: [look, …]}``, oldest look first (missing file → no looks)."""
+    path = path or LOOKS_CSV
     if not path.exists():
         return {}
     with path.open(newline="") as handle:
-        audit = {row["file"]: row["second_look"] for row in csv.DictReader(handle)}
-    if bad := {label for label in audit.values() if label not in LABEL_VALUES}:
-        raise ValueError(f"{path}: labels {sorted(bad)} are not among {LABEL_VALUES}")
-    return audit
+        looks = {row["file"]: row["looks"].split() for row in csv.DictReader(handle)}
+    if bad := {label for labels in looks.values() for label in labels} - set(LABEL_VALUES):
+        raise ValueError(f"{path}: looks {sorted(bad)} are not among {LABEL_VALUES}")
+    return looks
+
+
+def write_looks(looks: dict[str, list[str]], splits: dict[str, str], path: Path | None = None) -> None:
+    """Write every crop's looks, sorted by split then file like ``labels.csv``."""
+    path = path or LOOKS_CSV
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["file", "split", "looks"])
+        for name in sorted(looks, key=lambda n: (splits[n], n)):
+            writer.writerow([name, splits[name], " ".join(looks[name])])

@@ -10,6 +10,12 @@ Flow:
   python -m classifier.labelling sheet train   # next images the selection algorithm asked for
   # look at the PNG, then type one letter per tile in sheet order (o=open, c=closed, u=unusable):
   python -m classifier.labelling record /tmp/eye_sheets/val_000.txt "oocoo cocco ..."
+  python -m classifier.labelling relook        # blind, shuffled sheet of labelled crops that need another look
+  python -m classifier.labelling record /tmp/eye_sheets/look_000.txt "..."
+
+Every look is kept in ``labels/looks.csv``; a crop's label is the majority of its looks. A relook sheet holds
+crops with a single look (the second look) and crops whose looks have no majority (a deciding look), shuffled
+together so that no split, earlier decision or model score shows.
 
 Validation images are a seeded random draw (``random``); training images come, in order, from
 ``labels/train_queue.csv``, written by the selection algorithm (``classifier.select``) with its reason per image.
@@ -24,13 +30,25 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from classifier.data import REPO, Label, pool_dir, pool_files, read_labels, write_labels
+from classifier.data import (
+    REPO,
+    Label,
+    decide,
+    pool_dir,
+    pool_files,
+    read_labels,
+    read_looks,
+    write_labels,
+    write_looks,
+)
 
 VAL_SIZE = 500  # random validation draw; the issue asks for at least 400 usable
 VAL_SEED = 20261122
 TRAIN_QUEUE = REPO / "labels" / "train_queue.csv"
 SHEETS = Path("/tmp/eye_sheets")
 CODES = {"o": "open", "c": "closed", "u": "unusable"}
+RELOOK_SEED = 20261123
+MAX_LOOKS = 5
 
 
 def validation_draw(files: list[str], size: int = VAL_SIZE, seed: int = VAL_SEED) -> list[str]:
@@ -81,14 +99,35 @@ def next_batch(split: str, count: int) -> list[tuple[str, str]]:
     return [(name, how) for name, how in candidates if name not in done][:count]
 
 
+def needs_another_look(looks: list[str]) -> bool:
+    """One look is not a label yet, and neither are looks without a strict majority, up to ``MAX_LOOKS``: a crop
+    still split after that many looks stays unusable."""
+    if len(looks) >= MAX_LOOKS:
+        return False
+    return len(looks) < 2 or 2 * max(looks.count(label) for label in set(looks)) <= len(looks)
+
+
+def relook_batch(count: int, seed: int = RELOOK_SEED) -> list[tuple[str, str]]:
+    """Up to ``count`` (file, split) pairs of labelled crops that need another look, in a seeded shuffle."""
+    looks = read_looks()
+    pending = set()
+    if SHEETS.exists():
+        pending = {line.split(",")[1] for listing in SHEETS.glob("look_*.txt") for line in listing.read_text().split()}
+    due = [(r.file, r.split) for r in read_labels() if needs_another_look(looks[r.file]) and r.file not in pending]
+    random.Random(seed).shuffle(due)
+    return due[:count]
+
+
 def make_sheet(split: str, count: int = 48) -> Path:
-    """Render the next batch as ``/tmp/eye_sheets/<split>_<n>.png`` plus a ``.txt`` listing it."""
-    batch = next_batch(split, count)
+    """Render the next batch as ``/tmp/eye_sheets/<split>_<n>.png`` plus a ``.txt`` listing it.
+
+    ``split`` "look" renders a relook sheet; its listing lines are ``look,<file>,<split>``."""
+    batch = relook_batch(count) if split == "look" else next_batch(split, count)
     if not batch:
-        raise SystemExit(f"nothing left to label in {split}")
-    number = len(list(SHEETS.glob(f"{split}_*.txt"))) if SHEETS.exists() else 0
+        raise SystemExit(f"nothing left to {'look at again' if split == 'look' else 'label in ' + split}")
+    number = len([*SHEETS.glob(f"{split}_*.txt"), *SHEETS.glob(f"{split}_*.recorded")]) if SHEETS.exists() else 0
     out = SHEETS / f"{split}_{number:03d}.png"
-    render_sheet([pool_dir() / name for name, _ in batch], out)
+    render_sheet([pool_dir() / name for name, _ in batch], out, scale=6 if split == "look" else 5)
     out.with_suffix(".txt").write_text("".join(f"{split},{name},{how}\n" for name, how in batch))
     return out
 
@@ -102,9 +141,19 @@ def record(listing: Path, decisions: str) -> int:
     unknown = sorted(set(letters) - set(CODES))
     if unknown:
         raise SystemExit(f"unknown decision letters {unknown}; use o (open), c (closed), u (unusable)")
-    new = [Label(name, CODES[ch], split, how) for (split, name, how), ch in zip(entries, letters, strict=True)]
-    write_labels(read_labels() + new)
-    return len(new)
+    rows = {row.file: row for row in read_labels()}
+    looks = read_looks()
+    for (kind, name, detail), ch in zip(entries, letters, strict=True):
+        if kind == "look":  # another look at a labelled crop: its label becomes the majority of all its looks
+            looks[name].append(CODES[ch])
+            rows[name] = Label(name, decide(looks[name]), detail, rows[name].how)
+        else:  # a first look: ``kind`` is the split and ``detail`` how the image was chosen
+            looks[name] = [CODES[ch]]
+            rows[name] = Label(name, CODES[ch], kind, detail)
+    write_labels(list(rows.values()))
+    write_looks(looks, {row.file: row.split for row in rows.values()})
+    listing.rename(listing.with_suffix(".recorded"))  # no longer pending; recording it twice would add looks twice
+    return len(entries)
 
 
 def main() -> None:
@@ -113,12 +162,14 @@ def main() -> None:
     sheet = commands.add_parser("sheet", help="render the next contact sheet of a split")
     sheet.add_argument("split", choices=("val", "train"))
     sheet.add_argument("--count", type=int, default=48)
+    relook = commands.add_parser("relook", help="render a blind sheet of labelled crops that need another look")
+    relook.add_argument("--count", type=int, default=48)
     rec = commands.add_parser("record", help="record decisions for a rendered sheet")
     rec.add_argument("listing", type=Path)
     rec.add_argument("decisions")
     args = parser.parse_args()
-    if args.command == "sheet":
-        print(make_sheet(args.split, args.count))
+    if args.command in ("sheet", "relook"):
+        print(make_sheet(getattr(args, "split", "look"), args.count))
     else:
         print(f"recorded {record(args.listing, args.decisions)} decisions")
 

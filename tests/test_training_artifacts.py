@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from classifier.data import LABEL_VALUES, labelled, load_pool, pool_dir, read_audit, read_labels, validation_set
+from classifier.data import LABEL_VALUES, decide, labelled, load_pool, pool_dir, read_labels, read_looks, validation_set
 from classifier.inference import load_model
 from classifier.labelling import train_queue, validation_draw
 from classifier.metrics import accuracy_f1, eer, eer_interval
 
 # The shipped model's validation EER must stay at or under this. The 2 % target is not reached
 # against these hand labels (see reports/README.md); this bound catches any regression from what we ship.
-EER_BOUND = 0.09
+EER_BOUND = 0.08
 
 
 def test_eer_of_perfect_inverted_and_known_scores():
@@ -49,12 +49,17 @@ def test_label_file_is_well_formed_and_splits_are_disjoint():
     assert all(r.how != "random" for r in rows if r.split == "train")
 
 
-def test_label_audit_is_a_second_look_at_validation_crops():
-    audit = read_audit()
-    first = {r.file: r.label for r in read_labels() if r.split == "val"}
-    assert len(audit) == 120 and set(audit) <= set(first)
-    agree = sum(first[name] == label for name, label in audit.items())
-    assert 0.85 * len(audit) <= agree < len(audit)  # a real second look: mostly the same, not a copy
+def test_every_label_is_the_majority_of_at_least_two_blind_looks():
+    looks = read_looks()
+    rows = read_labels()
+    assert {r.file for r in rows} == set(looks)
+    assert all(r.label == decide(looks[r.file]) for r in rows)
+    assert all(len(looks[r.file]) >= 2 for r in rows)
+    # a split pair of looks is always settled by a further look
+    assert all(len(looks[r.file]) > 2 for r in rows if looks[r.file][0] != looks[r.file][1])
+    usable = [v for v in looks.values() if "unusable" not in v[:2]]
+    agree = sum(v[0] == v[1] for v in usable)
+    assert 0.85 * len(usable) <= agree < len(usable)  # real second looks: mostly the same, not a copy
 
 
 @pytest.mark.skipif(not pool_dir().is_dir(), reason="eye pool not present")
