@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from classifier import open_probability, photo
-from classifier.images import PHOTO_SQUARE, eye_box
+from classifier.images import PHOTO_SQUARE, eye_box, open_image
 from classifier.inference import WEIGHTS
 from classifier.photo import Eye, Face, PhotoResult, analyze_photo
 
@@ -264,8 +264,20 @@ def test_photos_faces_and_close_ups_are_told_apart(model: StandInModel) -> None:
     faces_ok = [kinds[row["file"]] == "face" for row in rows if row["kind"] == "face"]
     closeups_ok = [kinds[row["file"]] == "eye_closeup" for row in rows if row["kind"] == "eye_closeup"]
     print(f"faces found {sum(faces_ok)}/{len(faces_ok)}, close-ups recognised {sum(closeups_ok)}/{len(closeups_ok)}")
-    assert sum(faces_ok) >= 0.9 * len(faces_ok)
+    assert sum(faces_ok) >= 0.95 * len(faces_ok)  # HOG alone missed a baby filling the frame and a turned child
     assert sum(closeups_ok) >= 0.8 * len(closeups_ok)
+
+
+def test_photos_faces_tilted_20_degrees_are_still_found(model: StandInModel, save) -> None:
+    # HOG alone found 26 of these 33: a head tilted 20 degrees in a tilted photo is the CNN look's job.
+    rows = [row for row in labelled_photos() if row["kind"] == "face"]
+    found = 0
+    for row in rows:
+        image = open_image(PHOTOS / row["file"]).convert("RGB")
+        tilted = image.rotate(20, Image.Resampling.BILINEAR, expand=True, fillcolor=(128, 128, 128))
+        found += analyze_photo(save(tilted)).kind == "face"
+    print(f"faces found after a 20 degree turn: {found}/{len(rows)}")
+    assert found >= 0.95 * len(rows)
 
 
 def test_photos_accuracy_per_eye() -> None:
