@@ -89,6 +89,7 @@ def label_consistency(val_names: list[str], y: np.ndarray, scores: np.ndarray) -
     right = {n: bool((scores[position[n]] >= 0.5) == y[position[n]]) for n in val_names}
     settled = [n for n in val_names if looks[n][0] == looks[n][1]]
     decided = [n for n in val_names if looks[n][0] != looks[n][1]]  # usable in the end, by a later look
+    sure = np.array([position[n] for n in settled])
     return {
         "looked_at": len(val),
         "both_usable": len(both_usable),
@@ -100,6 +101,8 @@ def label_consistency(val_names: list[str], y: np.ndarray, scores: np.ndarray) -
         "model_right_settled": sum(right[n] for n in settled),
         "decided_by_third": len(decided),
         "model_right_decided": sum(right[n] for n in decided),
+        # the EER on the crops the labeller is sure of: what the model does where the labels can measure it
+        "eer_settled": eer(y[sure], scores[sure])[0],
     }
 
 
@@ -289,8 +292,9 @@ def consistency_lines(c: dict) -> list[str]:
         f"further, deciding look ({c['third_looks']} crops have three or more looks, some from an earlier audit); "
         f"the label is the majority, and {c['changed_by_later_looks']} labels differ from the first look. Where the "
         f"first two looks agree the shipped model is right on {c['model_right_settled']} of {c['settled']} "
-        f"({c['model_right_settled'] / c['settled']:.1%}); on the {c['decided_by_third']} usable crops a later look "
-        f"had to decide, on {c['model_right_decided']}. A labeller who disagrees with themself on "
+        f"({c['model_right_settled'] / c['settled']:.1%}), and its EER there is {c['eer_settled']:.2%}; on the "
+        f"{c['decided_by_third']} usable crops a later look had to decide, it is right on {c['model_right_decided']}. "
+        "A labeller who disagrees with themself on "
         f"{differ / usable:.0%} of crops cannot measure an EER far below that rate on the crops they disagree on.",
     ]
 

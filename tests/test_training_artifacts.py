@@ -104,3 +104,19 @@ def test_numpy_engine_matches_the_trained_torch_network(tmp_path, student):
     convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
     folded = sum(c.weight.numel() + c.out_channels for c in convs) + net.head.weight.numel() + 1  # BN → conv bias
     assert engine.parameters == folded
+
+
+def test_label_consistency_measures_the_model_on_settled_crops_only(monkeypatch):
+    from classifier import report
+    from classifier.data import Label
+
+    looks = {"a": ["open", "open"], "b": ["closed", "closed"], "c": ["open", "closed", "closed"], "d": ["open"] * 2}
+    monkeypatch.setattr(report, "read_looks", lambda: looks)
+    monkeypatch.setattr(report, "read_labels", lambda: [Label(n, decide(v), "val", "random") for n, v in looks.items()])
+    y = np.array([1, 0, 0, 1])
+    scores = np.array([0.9, 0.1, 0.8, 0.7])  # wrong only on "c", the crop the looks split on
+    c = report.label_consistency(["a", "b", "c", "d"], y, scores)
+    assert (c["settled"], c["model_right_settled"], c["decided_by_third"], c["model_right_decided"]) == (3, 3, 1, 0)
+    assert c["first_two_differ"] == 1 and c["eer_settled"] == 0.0
+    c = report.label_consistency(["a", "b", "c", "d"], y, np.array([0.9, 0.95, 0.8, 0.7]))  # "b" now wrong
+    assert c["model_right_settled"] == 2 and c["eer_settled"] > 0.0
