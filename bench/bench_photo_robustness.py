@@ -59,9 +59,8 @@ def eyes_right(change: Callable[[Image.Image], Image.Image], rows: list[dict[str
         path = folder / (Path(row["file"]).stem + ".png")
         change(open_image(PHOTOS / row["file"]).convert("RGB")).save(path)
         result = analyze_photo(path)
-        eyes = [e for f in result.faces for e in (f.left_eye, f.right_eye)] + ([result.eye] if result.eye else [])
         expected = 2 if row["kind"] == "face" else 1
-        labels = [eye.label for eye in eyes][:expected]
+        labels = [eye.label for eye in result.eyes][:expected]
         labels += ["missed"] * (expected - len(labels))
         good = sum(label == row["label"] for label in labels)
         right, total = right + good, total + expected

@@ -142,6 +142,13 @@ class PhotoResult:
     reason: str  # one sentence on what was found, or why nothing was judged
 
     @property
+    def eyes(self) -> tuple[Eye, ...]:
+        """Every eye found: each face's left then right eye, largest face first; or the close-up's one eye."""
+        if self.eye is not None:
+            return (self.eye,)
+        return tuple(eye for face in self.faces for eye in (face.left_eye, face.right_eye))
+
+    @property
     def verdict(self) -> str:
         """One line for the whole photo: "eyes open", "eyes closed", "one eye closed", ... or why not."""
         if self.kind == "eye_closeup":

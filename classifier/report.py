@@ -32,21 +32,19 @@ from sklearn.decomposition import PCA  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from classifier.data import REPO, decide, load_pool, pool_dir, read_labels, read_looks, validation_set  # noqa: E402
+from classifier.distill import distill  # noqa: E402
 from classifier.engine import export_arrays  # noqa: E402
 from classifier.inference import load_model  # noqa: E402
 from classifier.labelling import render_sheet  # noqa: E402
 from classifier.metrics import accuracy_f1, eer, eer_interval, roc_points  # noqa: E402
 from classifier.pretrain import embed  # noqa: E402
 from classifier.select import BUDGETS  # noqa: E402
-
-CURVE_BUDGETS = (*BUDGETS, 400)  # the selection's budgets, then the 200 uncertain picks of ``select --extend 400``
-
-STUDENT_BUDGET = 50  # the issue's default budget: the shipped pipeline is distilled there too, to compare
-CURVE_SEEDS = (0, 1, 2)  # one FixMatch run per budget moved by a point between seeds: the curve averages three
-from classifier.distill import distill  # noqa: E402
 from classifier.train import fixmatch, predict, pretrained_encoder, split_pool, training_labels  # noqa: E402
 
 REPORTS = REPO / "reports"
+CURVE_BUDGETS = (*BUDGETS, 400)  # the selection's budgets, then the 200 uncertain picks of ``select --extend 400``
+STUDENT_BUDGET = 50  # the issue's default budget: the shipped pipeline is distilled there too, to compare
+CURVE_SEEDS = (0, 1, 2)  # one FixMatch run per budget moved by a point between seeds: the curve averages three
 
 
 def kmeans_scores(features: np.ndarray, train_rows: np.ndarray, train_y: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -299,6 +297,11 @@ def consistency_lines(c: dict) -> list[str]:
     ]
 
 
+def spread_row(spread: dict[int, dict], title: str, key: str, cell=lambda runs: f"{np.mean(runs):.2%}") -> str:
+    """One markdown row of the budget table: ``cell`` of each budget's runs under ``key``, blank where not run."""
+    return f"| {title} | " + " | ".join(cell(runs[key]) if key in runs else "" for runs in spread.values()) + " |"
+
+
 def pipeline_choice_lines(spread: dict[int, dict], budget: int) -> list[str]:
     """Why the shipped model uses ``budget`` labels: the shipped pipeline there against ``STUDENT_BUDGET``."""
     if "student_eer" not in spread.get(STUDENT_BUDGET, {}) or "student_eer" not in spread.get(budget, {}):
@@ -365,20 +368,10 @@ def write_markdown(v: dict) -> None:
             "| hand labels | " + " | ".join(str(k) for k, _ in curve["linear probe"]) + " |",
             "|---|" + "---|" * len(curve["linear probe"]),
             *[f"| {name} | " + " | ".join(f"{e:.2%}" for _, e in pts) + " |" for name, pts in curve.items()],
-            "| teacher EER, range over seeds | "
-            + " | ".join(f"{min(runs['eer']):.2%} – {max(runs['eer']):.2%}" for runs in v["spread"].values())
-            + " |",
-            "| teacher accuracy, mean over seeds | "
-            + " | ".join(f"{np.mean(runs['accuracy']):.2%}" for runs in v["spread"].values())
-            + " |",
-            "| distilled student (the shipped pipeline) EER, mean over seeds | "
-            + " | ".join(f"{np.mean(r['student_eer']):.2%}" if "student_eer" in r else "" for r in v["spread"].values())
-            + " |",
-            "| distilled student accuracy, mean over seeds | "
-            + " | ".join(
-                f"{np.mean(r['student_accuracy']):.2%}" if "student_eer" in r else "" for r in v["spread"].values()
-            )
-            + " |",
+            spread_row(v["spread"], "teacher EER, range over seeds", "eer", lambda e: f"{min(e):.2%} – {max(e):.2%}"),
+            spread_row(v["spread"], "teacher accuracy, mean over seeds", "accuracy"),
+            spread_row(v["spread"], "distilled student (the shipped pipeline) EER, mean over seeds", "student_eer"),
+            spread_row(v["spread"], "distilled student accuracy, mean over seeds", "student_accuracy"),
             "",
             f"The teacher's figures are means over FixMatch seeds {', '.join(map(str, CURVE_SEEDS))} (same pretrained "
             "encoder); the linear probe is deterministic.",

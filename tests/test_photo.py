@@ -287,12 +287,17 @@ def test_photos_accuracy_per_eye() -> None:
     right = {"face": [], "eye_closeup": []}
     for row in rows:
         result = analyze_photo(PHOTOS / row["file"])
-        eyes = [e for f in result.faces for e in (f.left_eye, f.right_eye)] + ([result.eye] if result.eye else [])
         expected = 2 if row["kind"] == "face" else 1
-        labels = [e.label for e in eyes][:expected]
+        labels = [eye.label for eye in result.eyes][:expected]
         labels += ["missed"] * (expected - len(labels))  # an eye we did not find counts as wrong
         right[row["kind"]] += [label == row["label"] for label in labels]
     total = right["face"] + right["eye_closeup"]
     print({kind: f"{sum(v)}/{len(v)}" for kind, v in right.items()}, f"all {sum(total)}/{len(total)}")
     assert sum(total) >= 0.8 * len(total)
     assert sum(right["face"]) >= 0.8 * len(right["face"])
+
+
+def test_eyes_lists_each_face_left_then_right_or_the_close_up() -> None:
+    assert [e.p_open for e in faces((0.9, 0.1), (0.2, 0.8)).eyes] == [0.9, 0.1, 0.2, 0.8]
+    assert PhotoResult("eye_closeup", (), eye(0.3), 0, "").eyes == (eye(0.3),)
+    assert PhotoResult("nothing", (), None, 0, "").eyes == ()
