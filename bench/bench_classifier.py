@@ -1,10 +1,10 @@
 """Speed benchmark of the classifier: prints parameters, weight size, warm latency, batch throughput, cold start.
 
-    python bench/bench_classifier.py
+    python -m bench.bench_classifier
 
-Targets (issue 2): openEyeCheck warm latency ≤ 0.5 ms per 24x24 file; batch ≥ 5,000 images/s (printed both in
-memory and from files, as open_probabilities reads them); cold start (new process → first answer) within 0.5 s
-of `import torch` itself.
+Targets: openEyeCheck warm latency ≤ 0.2 ms per 24x24 file (decode included); batch ≥ 18,000 images/s in memory
+(also printed from files, as open_probabilities reads them); cold start (new process → first answer) ≤ 0.5 s.
+Run it on an otherwise idle machine: the figures are wall-clock times.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
 
 def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
@@ -36,12 +35,15 @@ def measure(weights: Path | None = None) -> dict[str, float]:
     import numpy as np
 
     from classifier import load_model, openEyeCheck
-    from classifier.data import load_pool, pool_dir, pool_files
     from classifier.images import load_eye
-    from classifier.inference import WEIGHTS
+    from classifier.model import WEIGHTS
+    from training.data import load_pool, pool_dir, pool_files
 
     model = load_model(weights)
-    check = openEyeCheck if weights is None else lambda path: int(model.probabilities(load_eye(path)[None])[0] >= 0.5)
+    threshold = model.threshold
+    check = (
+        openEyeCheck if weights is None else lambda path: int(model.probabilities(load_eye(path)[None])[0] >= threshold)
+    )
     files = [pool_dir() / name for name in pool_files()[:500]]
     for path in files[:50]:  # warm-up: weights loaded, caches hot
         check(path)
@@ -74,7 +76,7 @@ def measure(weights: Path | None = None) -> dict[str, float]:
         figures["cold_start_s"] = _fresh_process_seconds(
             f"from classifier import openEyeCheck; openEyeCheck({first!r})"
         )
-        figures["import_torch_s"] = _fresh_process_seconds("import torch")
+        figures["python_s"] = _fresh_process_seconds("pass")
     return figures
 
 
@@ -89,13 +91,12 @@ def main() -> None:
         return
     print(f"parameters            {figures['parameters']:,}")
     print(f"weights               {figures['weights_kib']:.0f} KiB")
-    print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, target ≤ 0.5)")
-    print(f"batch throughput      {figures['images_per_s']:,.0f} images/s in memory (target ≥ 5,000)")
+    print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, decode included; target ≤ 0.2)")
+    print(f"batch throughput      {figures['images_per_s']:,.0f} images/s in memory (target ≥ 18,000)")
     print(f"                      {figures['files_per_s']:,.0f} files/s from disk (open_probabilities)")
-    overhead = figures["cold_start_s"] - figures["import_torch_s"]
     print(
-        f"cold start            {figures['cold_start_s']:.2f} s to first answer; import torch alone "
-        f"{figures['import_torch_s']:.2f} s → {overhead:+.2f} s of our own (target ≤ 0.5)"
+        f"cold start            {figures['cold_start_s']:.2f} s from a new process to the first answer "
+        f"(target ≤ 0.5; Python itself starts in {figures['python_s']:.2f} s)"
     )
 
 

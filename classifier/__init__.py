@@ -4,17 +4,18 @@
     openEyeCheck("/full/path/eye.jpg")       # 1 open, 0 closed
     open_probability("/full/path/eye.jpg")   # P(open) in [0, 1]
 
-The package never imports the bot; the weights in ``weights/`` load once, on first use.
+The package never imports the bot or torch: the network in ``weights/eyenet.onnx`` runs on ONNX Runtime, loaded
+once, on first use. ``load_model().meta`` says what the file holds (threshold, labels, validation figures).
 """
 
 from classifier.inference import (
-    EyeModel,
     eye_states,
     load_model,
     open_probabilities,
     open_probability,
     openEyeCheck,
 )
+from classifier.model import EyeModel
 
 __all__ = [
     "EyeModel",

@@ -21,12 +21,28 @@ MAX_PIXELS = 50_000_000  # larger than any phone photo, far below a decompressio
 CROP_SIDE = 100  # an image at most this big a side is an eye crop like the pool's, and is read whole
 PHOTO_SQUARE = 0.8  # a bigger eye photo is read on a centred square this fraction of its short side
 
+# File names taken for images, wherever a folder is searched or an upload is named: what Pillow reads, plus the
+# common formats it does not (HEIC, AVIF, SVG), so that those are tried and answered with the reason.
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".ico", ".ppm", ".pgm", ".pbm", ".tga"}
+    | {".heic", ".heif", ".avif", ".svg"}
+)
+
 PathLike = str | os.PathLike
+
+
+def checked_path(path: object) -> Path:
+    """``path`` as a ``Path``, or a clear error for what cannot name an image file (None, a number, "")."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"expected the path of an image file (str or os.PathLike), got {type(path).__name__}")
+    if not str(path).strip():
+        raise ValueError("expected the path of an image file, got an empty string")
+    return Path(path)
 
 
 def open_image(path: PathLike) -> Image.Image:
     """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``."""
-    path = Path(path)
+    path = checked_path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such image file: {path}")
     if path.is_dir():
@@ -99,9 +115,14 @@ def to_model_input(image: Image.Image) -> np.ndarray:
 
 
 def load_eye(path: PathLike) -> np.ndarray:
-    """Read an eye image file into the model's 24x24 float32 input."""
-    fast = _read_gray_jpeg_crop(path)
+    """Read an eye image file, as it is, into the model's 24x24 float32 input (no face search: a crop's reading)."""
+    fast = fast_crop(path)
     return fast if fast is not None else to_model_input(open_image(path))
+
+
+def fast_crop(path: PathLike) -> np.ndarray | None:
+    """The model input of a small grayscale JPEG crop without EXIF, the pool's kind of file; None for any other."""
+    return _read_gray_jpeg_crop(checked_path(path))
 
 
 def _read_gray_jpeg_crop(path: PathLike) -> np.ndarray | None:

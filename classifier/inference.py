@@ -1,43 +1,22 @@
-"""Load the committed weights once (lazily, thread-safe) and answer open/closed for eye images."""
+"""Answer open/closed for eye images with the shared model (loaded once, lazily, thread-safe).
+
+Every entry point reads an image the same way (``judge``): a crop-sized image (at most ``CROP_SIDE`` pixels a side,
+like the training pool) is the eye, read whole; a bigger photo is searched for faces and eyes
+(``classifier.photo``): a face answers with both its eyes' evidence together (the largest face, if several), a
+close-up with its eye. A photo where neither is found is read as the eye it was said to be, on a centred square.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-from classifier.engine import NumpyEyeNet
-from classifier.images import PathLike, load_eye
-
-WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "eyenet.npz"
-
-
-class EyeModel:
-    """The trained EyeNet (BatchNorm folded, run with NumPy: no torch needed to answer)."""
-
-    def __init__(self, path: PathLike = WEIGHTS) -> None:
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"model weights not found: {path} (run python -m classifier.train)")
-        self.net = NumpyEyeNet(path)
-        self.meta: dict = self.net.meta
-
-    @property
-    def parameters(self) -> int:
-        return self.net.parameters
-
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """(N, 24, 24) float32 in [0, 1] → (N,) probability that each eye is open."""
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 3 or images.shape[1:] != (24, 24):
-            raise ValueError(f"expected an (N, 24, 24) array, got shape {images.shape}")
-        if len(images) == 0:
-            return np.empty(0, dtype=np.float32)
-        logits = self.net.logits(images)
-        return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-
+from classifier.images import CROP_SIDE, PathLike, fast_crop, open_image, to_model_input
+from classifier.model import EyeModel
 
 _model: EyeModel | None = None
 _lock = threading.Lock()
@@ -55,24 +34,92 @@ def load_model(path: PathLike | None = None) -> EyeModel:
     return _model
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """One image's answer and what it rests on."""
+
+    p_open: float  # probability that the eyes are open
+    found: Literal["crop", "face", "eye_closeup", "no eye found"]  # the last: read whole, on a centred square
+    eyes: int  # eyes the answer rests on
+
+
+def _read(path: PathLike) -> tuple[np.ndarray | None, object]:
+    """A crop's 24x24 model input, or (None, the opened photo) for anything bigger."""
+    fast = fast_crop(path)
+    if fast is not None:
+        return fast, None
+    image = open_image(path)
+    return (to_model_input(image), None) if max(image.size) <= CROP_SIDE else (None, image)
+
+
+def judge(path: PathLike) -> Judgement:
+    """The answer for the image at ``path`` (see the module docstring for how a photo is read)."""
+    crop, image = _read(path)
+    if crop is not None:
+        return Judgement(float(load_model().probabilities(crop[None])[0]), "crop", 1)
+    return _judge_photo(image)
+
+
+def _judge_photo(image) -> Judgement:
+    from classifier.photo import analyze_image  # dlib loads only when a photo needs it
+
+    result = analyze_image(image)
+    if result.p_open is not None:
+        eyes = 1 if result.kind == "eye_closeup" else 2
+        return Judgement(result.p_open, result.kind, eyes)
+    return Judgement(float(load_model().probabilities(to_model_input(image)[None])[0]), "no eye found", 1)
+
+
+def judge_each(paths: Iterable[PathLike]) -> list[Judgement | OSError | ValueError]:
+    """``judge`` for many paths, crops batched (same numbers as one at a time); a file that cannot be read or
+    judged gets its exception in its place instead of stopping the others."""
+    read: list = []
+    for path in paths:
+        try:
+            read.append(_read(path))
+        except (OSError, ValueError) as error:
+            read.append(error)
+    crops = [item[0] for item in read if isinstance(item, tuple) and item[0] is not None]
+    p_crops = iter(load_model().probabilities(np.stack(crops)) if crops else [])
+    out: list[Judgement | OSError | ValueError] = []
+    for item in read:
+        if not isinstance(item, tuple):
+            out.append(item)
+        elif item[0] is not None:
+            out.append(Judgement(float(next(p_crops)), "crop", 1))
+        else:
+            try:
+                out.append(_judge_photo(item[1]))
+            except (OSError, ValueError) as error:
+                out.append(error)
+    return out
+
+
+def judge_many(paths: Iterable[PathLike]) -> list[Judgement]:
+    """``judge`` for many paths, crops batched; the first file that cannot be read raises, as ``judge`` would."""
+    judged = judge_each(paths)
+    if error := next((j for j in judged if not isinstance(j, Judgement)), None):
+        raise error
+    return judged
+
+
 def open_probability(path: PathLike) -> float:
-    """Probability in [0, 1] that the eye in the image at ``path`` is open."""
-    return float(load_model().probabilities(load_eye(path)[None])[0])
+    """Probability in [0, 1] that the eye (or the eyes of the face) in the image at ``path`` is open."""
+    return judge(path).p_open
 
 
 def open_probabilities(paths: Iterable[PathLike]) -> list[float]:
-    """``open_probability`` for many paths at once (batched, same numbers as one at a time)."""
-    paths = list(paths)
-    if not paths:
-        return []
-    return [float(p) for p in load_model().probabilities(np.stack([load_eye(p) for p in paths]))]
+    """``open_probability`` for many paths at once (batched, same numbers as one at a time). One unreadable file
+    raises for the whole call, as ``open_probability`` would for it; ``python -m classifier`` goes on past it."""
+    return [j.p_open for j in judge_many(paths)]
 
 
 def openEyeCheck(inpIm: PathLike) -> int:  # noqa: N802, N803 — the names the task specifies
     """1 if the eye in the image at the full path ``inpIm`` is open, 0 if closed."""
-    return int(open_probability(inpIm) >= 0.5)
+    return int(open_probability(inpIm) >= load_model().threshold)
 
 
 def eye_states(paths: Sequence[PathLike]) -> list[int]:
     """``openEyeCheck`` for many paths at once."""
-    return [int(p >= 0.5) for p in open_probabilities(paths)]
+    threshold = load_model().threshold
+    return [int(p >= threshold) for p in open_probabilities(paths)]

@@ -1,72 +1,70 @@
-"""EyeNet: a small CNN for 24x24 grayscale eye crops.
+"""The trained network, served by ONNX Runtime from one self-describing file (``weights/eyenet.onnx``).
 
-Three conv stages (24→12→6→3) and global average pooling give a 64-d embedding; a linear head turns it into
-the open-eye logit. Two sizes are used: the teacher (two convolutions per stage, 72k parameters) is pretrained
-self-supervised (``classifier.pretrain``) and fine-tuned on the few labels; the shipped student (one convolution
-per stage, 23k parameters, 4x fewer multiply-adds) learns from the teacher (``classifier.distill``).
+The file is written by the training package (``python -m training.train``). Its graph takes a float32
+(N, 24, 24) batch of crops in [0, 1] and standardises each crop itself; its metadata says what a user must know
+(``EyeModel.meta``: threshold, label convention, architecture, labels used, validation figures, date, commit).
+One session per file, CPU provider, ``EYE_THREADS`` intra-op threads (default 1: a 24x24 crop is too small to
+split, and the bot runs two inferences side by side on two cores).
 """
 
 from __future__ import annotations
 
-import torch
-from torch import nn
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+FORMAT_KEY = "eye_state_format"
+FORMAT = "1"  # bump when the graph's input or outputs change meaning
+WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "eyenet.onnx"
+THREADS_ENV = "EYE_THREADS"
 
 
-def conv_block(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def session_options() -> ort.SessionOptions:
+    """ONNX Runtime settings for our small models: ``EYE_THREADS`` intra-op threads (default 1), errors only."""
+    raw = os.environ.get(THREADS_ENV, "1").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{THREADS_ENV} must be a whole number of threads, at least 1 (got {raw!r})")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(raw)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: the graph's own warnings are no news to a user
+    return options
 
 
-TEACHER_DEPTH = 2  # convolutions per stage
-STUDENT_DEPTH = 1
+class EyeModel:
+    """One ONNX Runtime session over a weights file; ``probabilities`` is safe to call from many threads."""
 
+    def __init__(self, path: str | os.PathLike = WEIGHTS) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model weights not found: {self.path} (python -m training.train writes them)")
+        try:
+            self.session = ort.InferenceSession(self.path, session_options(), providers=["CPUExecutionProvider"])
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            raise ValueError(f"{self.path} is not a readable ONNX model (truncated or damaged?): {error}") from error
+        self.meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
+        inputs = self.session.get_inputs()
+        takes_crops = [i.name for i in inputs] == ["image"] and inputs[0].shape[1:] == [24, 24]
+        if self.meta.get(FORMAT_KEY) != FORMAT or not takes_crops:
+            raise ValueError(
+                f"{self.path} is an ONNX model, but not an eye-state classifier of format {FORMAT} "
+                "(expected input 'image' of shape (N, 24, 24) and metadata written by training.export)"
+            )
+        self.threshold = float(self.meta.get("threshold", "0.5"))
+        # Below this confidence an answer is "hard to tell" (chosen on validation by the training package).
+        self.unsure_below = float(self.meta.get("unsure_below", "0.6"))
 
-class EyeNet(nn.Module):
-    def __init__(self, width: int = 16, depth: int = TEACHER_DEPTH) -> None:
-        super().__init__()
-        self.width, self.depth = width, depth
-        layers: list[nn.Module] = []
-        channels = 1
-        for stage in range(3):  # 24x24 → 12x12 → 6x6 → 3x3, doubling the channels
-            for _ in range(depth):
-                layers += conv_block(channels, width * 2**stage)
-                channels = width * 2**stage
-            layers.append(nn.MaxPool2d(2))
-        self.trunk = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(channels, 1)
+    @property
+    def parameters(self) -> int:
+        return int(self.meta.get("parameters", "0"))
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 24, 24) in [0, 1] → (N, 64) features."""
-        # Standardise each crop: exposure and contrast of the source photo say nothing about the eyelids.
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        std = x.std(dim=(1, 2, 3), keepdim=True)
-        return self.trunk((x - mean) / (std + 0.05))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 24, 24) in [0, 1] → (N,) open-eye logits."""
-        return self.head(self.embed(x)).squeeze(1)
-
-
-@torch.no_grad()
-def fold_batchnorm(net: EyeNet) -> EyeNet:
-    """A copy of ``net`` for inference with each BatchNorm folded into the convolution before it (same outputs)."""
-    layers: list[nn.Module] = []
-    modules = list(net.trunk)
-    i = 0
-    while i < len(modules):
-        layer = modules[i]
-        if isinstance(layer, nn.Conv2d) and i + 1 < len(modules) and isinstance(modules[i + 1], nn.BatchNorm2d):
-            bn = modules[i + 1]
-            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            conv = nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, padding=layer.padding)
-            conv.weight.copy_(layer.weight * scale.view(-1, 1, 1, 1))
-            bias = layer.bias if layer.bias is not None else torch.zeros_like(bn.running_mean)
-            conv.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
-            layers.append(conv)
-            i += 2
-        else:
-            layers.append(layer)
-            i += 1
-    folded = EyeNet(net.width, net.depth)
-    folded.trunk = nn.Sequential(*layers)
-    folded.head.load_state_dict(net.head.state_dict())
-    return folded.eval()
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(N, 24, 24) float32 in [0, 1] → (N,) probability that each eye is open."""
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        if images.ndim != 3 or images.shape[1:] != (24, 24):
+            raise ValueError(f"expected an (N, 24, 24) array, got shape {images.shape}")
+        if len(images) == 0:
+            return np.empty(0, dtype=np.float32)
+        return self.session.run(["p_open"], {"image": images})[0]

@@ -51,3 +51,42 @@ def accuracy_f1(labels: np.ndarray, predictions: np.ndarray) -> tuple[float, flo
     recall = tp / max(labels.sum(), 1)
     f1 = 2 * precision * recall / max(precision + recall, 1e-12)
     return float(np.mean(labels == predictions)), float(f1)
+
+
+def fleiss_kappa(ratings: list[list[str]], categories: list[str]) -> float:
+    """Fleiss' kappa of items each rated by the same number of raters: 1 = full agreement, 0 = chance."""
+    counts = np.array([[item.count(c) for c in categories] for item in ratings], dtype=np.float64)
+    raters = counts.sum(axis=1)
+    if len(counts) == 0 or raters.min() != raters.max() or raters[0] < 2:
+        raise ValueError("every item needs the same number (at least two) of ratings")
+    n = raters[0]
+    agreement = ((counts * (counts - 1)).sum(axis=1) / (n * (n - 1))).mean()
+    shares = counts.sum(axis=0) / counts.sum()
+    chance = float((shares**2).sum())
+    return float((agreement - chance) / (1 - chance)) if chance < 1 else 1.0
+
+
+def calibration(labels: np.ndarray, p_open: np.ndarray, bins: int = 10) -> tuple[float, list[dict]]:
+    """Expected calibration error of the stated answer's confidence, and the reliability diagram's bins of P(open).
+
+    ECE: the answers grouped by confidence (max(p, 1-p)) into ``bins`` equal-width bins; the mean gap between each
+    bin's confidence and its accuracy, weighted by the bin's share of answers."""
+    labels, p_open = np.asarray(labels).astype(bool), np.asarray(p_open, dtype=np.float64)
+    confidence, right = np.maximum(p_open, 1 - p_open), (p_open >= 0.5) == labels
+    which = np.minimum(((confidence - 0.5) * 2 * bins).astype(int), bins - 1)
+    ece = sum(
+        abs(confidence[which == b].mean() - right[which == b].mean()) * np.mean(which == b)
+        for b in range(bins)
+        if np.any(which == b)
+    )
+    edges = np.minimum((p_open * bins).astype(int), bins - 1)
+    diagram = [
+        {
+            "bin": b,
+            "count": int(np.sum(edges == b)),
+            "mean_p": float(p_open[edges == b].mean()) if np.any(edges == b) else float("nan"),
+            "share_open": float(labels[edges == b].mean()) if np.any(edges == b) else float("nan"),
+        }
+        for b in range(bins)
+    ]
+    return float(ece), diagram

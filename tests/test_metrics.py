@@ -1,0 +1,39 @@
+"""The figures everything is judged by: equal error rate, its interval, accuracy and F1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.metrics import accuracy_f1, eer, eer_interval
+
+
+def test_eer_of_perfect_inverted_and_known_scores():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    assert eer(y, np.array([0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9]))[0] == 0.0
+    assert eer(y, np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1]))[0] == 1.0
+    # one closed eye scored above every open one: 1 of 4 false accepts at the point with 1 of 4 false rejects
+    assert eer(y, np.array([0.1, 0.2, 0.3, 0.95, 0.6, 0.7, 0.8, 0.9]))[0] == pytest.approx(0.25)
+
+
+def test_eer_interval_contains_the_estimate():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    scores = y + rng.normal(0, 0.6, 300)
+    low, high = eer_interval(y, scores, rounds=200)
+    assert low <= eer(y, scores)[0] <= high
+    assert 0 < low < high < 0.5
+
+
+def test_accuracy_and_f1():
+    assert accuracy_f1(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])) == pytest.approx((0.75, 2 / 3))
+
+
+def test_calibration_error_is_zero_when_confidence_matches_accuracy_and_large_when_overconfident():
+    from training.metrics import calibration
+
+    y = np.array([1] * 8 + [0] * 2)
+    honest, bins = calibration(y, np.full(10, 0.8))  # says 80% open, and 80% are
+    assert honest == pytest.approx(0.0) and sum(b["count"] for b in bins) == 10
+    overconfident, _ = calibration(y, np.full(10, 0.999))
+    assert overconfident == pytest.approx(0.199, abs=1e-3)

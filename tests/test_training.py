@@ -1,0 +1,117 @@
+"""The training package: the ONNX file equals the torch network, the pipeline runs end to end and is repeatable,
+and the committed weights answer as the report says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from classifier.model import WEIGHTS, EyeModel  # noqa: E402
+from training.data import pool_dir  # noqa: E402
+from training.export import describe, export_onnx  # noqa: E402
+from training.model import EyeNet  # noqa: E402
+
+needs_pool = pytest.mark.skipif(not pool_dir().is_dir(), reason=f"eye pool not found at {pool_dir()}")
+
+
+def trained_looking_net(seed: int = 0) -> EyeNet:
+    """An EyeNet with BatchNorm statistics that are not the defaults, as after training."""
+    torch.manual_seed(seed)
+    net = EyeNet().train()
+    for _ in range(3):
+        net(torch.rand(32, 1, 24, 24))
+    return net.eval()
+
+
+def pool_crops(count: int = 200) -> np.ndarray:
+    from training.data import load_pool
+
+    if pool_dir().is_dir():
+        return load_pool()[1][:count]
+    return np.random.default_rng(0).random((count, 24, 24), dtype=np.float32)
+
+
+def test_onnx_answers_equal_the_torch_network_to_1e_5(tmp_path):
+    net = trained_looking_net()
+    images = pool_crops()
+    path = export_onnx(net, tmp_path / "net.onnx", describe(net, note="test"))
+    model = EyeModel(path)
+    with torch.no_grad():
+        expected = torch.sigmoid(net(torch.from_numpy(images).unsqueeze(1))).numpy()
+    np.testing.assert_allclose(model.probabilities(images), expected, atol=1e-5)
+    np.testing.assert_allclose(model.probabilities(images[:1]), expected[:1], atol=1e-5)  # any batch size
+    assert model.meta["note"] == "test" and model.parameters == sum(p.numel() for p in net.parameters())
+
+
+def test_export_is_deterministic_and_same_weights_ignores_the_date(tmp_path):
+    from training.train import same_weights
+
+    net = trained_looking_net()
+    a = export_onnx(net, tmp_path / "a.onnx", describe(net, trained="2026-01-01"))
+    b = export_onnx(net, tmp_path / "b.onnx", describe(net, trained="2026-12-31"))
+    assert a.read_bytes() != b.read_bytes() and same_weights(a, b)
+    c = export_onnx(trained_looking_net(seed=1), tmp_path / "c.onnx", describe(net))
+    assert not same_weights(a, c)
+
+
+def test_unsure_floor_is_where_validation_answers_stop_being_reliable():
+    from training.train import UNSURE_GRID, unsure_floor
+
+    y = np.array([1] * 50 + [0] * 50)
+    confident = np.where(y == 1, 0.99, 0.01)
+    assert unsure_floor(y, confident) == UNSURE_GRID[0]  # nothing is unsure: the smallest floor
+    p = confident.copy()
+    p[:10] = np.linspace(0.32, 0.4, 10)  # ten open eyes called closed at 60-68% confidence: a coin flip there
+    assert unsure_floor(y, p) == 0.7
+
+
+def test_training_labels_leave_unsure_and_unusable_crops_out():
+    from training.data import read_labels
+    from training.labelling import train_queue
+    from training.train import training_labels
+
+    labels = training_labels(200)
+    decided = {r.file: r.label for r in read_labels()}
+    first = [name for name, _ in train_queue()[:200]]
+    assert set(labels) == {name for name in first if decided.get(name) in ("open", "closed")}
+    assert all(labels[name] == (decided[name] == "open") for name in labels)
+
+
+@needs_pool
+def test_the_pipeline_runs_end_to_end_and_twice_gives_the_same_network(tmp_path, monkeypatch):
+    """A tiny recipe on a slice of the pool: every stage runs, records its curve, and a rerun is bit-identical."""
+    from training import train as pipeline
+    from training.data import load_pool
+    from training.pretrain import SimCLR
+    from training.selftrain import NoisyStudent
+    from training.semisup import FixMatch
+
+    monkeypatch.setattr(pipeline, "RUNS", tmp_path)
+    names, images = load_pool()
+    recipe = pipeline.Recipe(SimCLR(epochs=1, batch=128), FixMatch(steps=250, batch=16), NoisyStudent(epochs=1))
+    first, facts = pipeline.train(recipe=recipe, pool=(names, images), progress=False)
+    assert [len(facts["history"][stage]) for stage in ("fine_tuning", "self_training")] == [1, 1]
+    assert 0 <= facts["history"]["fine_tuning"][0]["eer"] <= 1
+    again, _ = pipeline.train(recipe=recipe, pool=(names, images), progress=False)  # the encoder from the cache
+    for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+@needs_pool
+@pytest.mark.skipif(not WEIGHTS.is_file(), reason="no committed weights")
+def test_committed_weights_reach_the_validation_figures_they_carry():
+    """The weights file says what it scored on validation; the labels committed beside it give that score again."""
+    import json
+
+    from training.data import load_pool
+    from training.train import Yardstick
+
+    model = EyeModel()
+    carried = json.loads(model.meta["validation"])
+    yardstick = Yardstick(*load_pool())
+    figures = yardstick.figures(model.probabilities(yardstick.images))
+    assert figures["eer"] == pytest.approx(carried["eer"], abs=1e-4)
+    assert figures["eer_unanimous"] == pytest.approx(carried["eer_unanimous"], abs=1e-4)
+    assert figures["eer"] <= 0.09 and figures["eer_unanimous"] <= 0.03  # a regression bound under what ships

@@ -1,0 +1,93 @@
+"""Write a trained EyeNet as the ONNX file ``classifier`` serves: one file, preprocessing inside, self-describing.
+
+The graph takes ``image``, a float32 (N, 24, 24) batch of grayscale crops in [0, 1] (dynamic N), standardises each
+crop itself (as ``EyeNet.embed`` does), and returns ``logit`` and ``p_open``. What a user must know besides rides in
+the file's metadata (``classifier.model.METADATA_KEYS``): input, threshold, label convention, architecture,
+parameters, labels used, validation figures, training date and commit.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from classifier.model import FORMAT, FORMAT_KEY
+from training.data import REPO
+from training.model import EyeNet
+
+OPSET = 18
+
+
+class Served(nn.Module):
+    """EyeNet as served: (N, 24, 24) in [0, 1] → (logit, probability), each (N,)."""
+
+    def __init__(self, net: EyeNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logit = self.net(image.unsqueeze(1))
+        return logit, torch.sigmoid(logit)
+
+
+def commit() -> str:
+    """The repository's commit, ``-dirty`` when the tree has changes (the weights then come from uncommitted code)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
+def describe(net: EyeNet, **extra: object) -> dict[str, str]:
+    """The metadata every weights file carries; ``extra`` adds training facts (labels, figures, date, commit)."""
+    meta = {
+        FORMAT_KEY: FORMAT,
+        "input": "image: float32 (N, 24, 24), grayscale in [0, 1] (pixel / 255); standardised per crop in the graph",
+        "outputs": "logit, p_open: float32 (N,); p_open = sigmoid(logit)",
+        "threshold": "0.5",
+        "label_convention": "1 = open, 0 = closed (closed = shut along the whole lid; labels/CONVENTION.md)",
+        "architecture": f"EyeNet: 3 stages x {net.depth} conv3x3+BN+ReLU, max-pool, width {net.width}, GAP, linear",
+        "parameters": str(sum(p.numel() for p in net.parameters())),
+    }
+    meta |= {key: value if isinstance(value, str) else json.dumps(value) for key, value in extra.items()}
+    return meta
+
+
+def export_onnx(net: EyeNet, path: Path, metadata: dict[str, str], probability: str = "p_open") -> Path:
+    """Write ``net`` (eval mode, BatchNorm as trained) to ``path`` as ONNX with ``metadata``; its outputs are
+    ``logit`` and ``probability`` (what the sigmoid of the logit is the probability of)."""
+    net = net.eval()
+    example = torch.rand(2, 24, 24)
+    with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's notes on torchvision ops it does not need
+        raw = Path(scratch) / "net.onnx"
+        torch.onnx.export(
+            Served(net),
+            (example,),
+            raw,
+            input_names=["image"],
+            output_names=["logit", probability],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            opset_version=OPSET,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+        model = onnx.load(raw)
+    model.producer_name, model.producer_version = "eye-state training", ""
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
