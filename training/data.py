@@ -1,10 +1,13 @@
 """Where the unlabelled pool lives and how hand labels are stored.
 
 The pool is read from ``../shared/data/EyesDataset`` beside the repository, or from ``$EYES_DATASET``.
-Labels live in ``labels/labels.csv`` (committed): ``file,label,split,how`` where label is open|closed|unusable,
-split is val|train, and ``how`` says how the image was chosen (``random`` for validation, the selection
-algorithm's reason for training). Every look a person took at a crop is kept in ``labels/looks.csv``
-(``file,split,looks``, oldest first); the label is their majority (``decide``).
+
+Every look anyone took at a crop is a row of ``labels/looks.csv`` (``file,split,round,labeller,look``): ``round``
+is the labelling convention it followed (``v1``: the first, retired convention; ``v2``: ``labels/CONVENTION.md``)
+and ``labeller`` who looked. ``labels/labels.csv`` (``file,label,split,how``) is derived from it: each crop with
+looks of the current round, labelled with their strict majority (``decide``); ``how`` says how the crop was chosen
+(``random`` for validation, the selection algorithm's reason for training). Labels are open, closed, unsure (an
+eye nobody could call) or unusable (not an eye); only open and closed are trained on or measured against.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from classifier.images import load_eye
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS_CSV = REPO / "labels" / "labels.csv"
-LOOKS_CSV = REPO / "labels" / "looks.csv"  # every blind look at every labelled crop, oldest first
+LOOKS_CSV = REPO / "labels" / "looks.csv"
 LABEL_FIELDS = ("file", "label", "split", "how")
-LABEL_VALUES = ("open", "closed", "unusable")
+LOOK_FIELDS = ("file", "split", "round", "labeller", "look")
+LABEL_VALUES = ("open", "closed", "unsure", "unusable")
+ROUND = "v2"  # the convention of labels/CONVENTION.md; earlier rounds stay in looks.csv and count for nothing
 
 
 def pool_dir() -> Path:
@@ -53,29 +58,88 @@ class Label:
     how: str
 
 
-def read_labels(path: Path | None = None) -> list[Label]:
-    """Labels from the CSV (missing file → no labels)."""
-    path = path or LABELS_CSV
+@dataclass(frozen=True)
+class Look:
+    file: str
+    split: str
+    round: str
+    labeller: str
+    look: str
+
+
+def _read_rows(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
         return []
     with path.open(newline="") as handle:
-        rows = [Label(**{k: row[k] for k in LABEL_FIELDS}) for row in csv.DictReader(handle)]
+        rows = [{k: row[k] for k in fields} for row in csv.DictReader(handle)]
     for row in rows:
-        if row.label not in LABEL_VALUES:
-            raise ValueError(f"{path}: {row.file} has label {row.label!r}, expected one of {LABEL_VALUES}")
+        value = row.get("label", row.get("look"))
+        if value not in LABEL_VALUES:
+            raise ValueError(f"{path}: {row['file']} has {value!r}, expected one of {LABEL_VALUES}")
     return rows
+
+
+def _write_rows(path: Path, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerows(rows)
+
+
+def read_labels(path: Path | None = None) -> list[Label]:
+    """Labels from the CSV (missing file → no labels)."""
+    return [Label(**row) for row in _read_rows(path or LABELS_CSV, LABEL_FIELDS)]
 
 
 def write_labels(rows: list[Label], path: Path | None = None) -> None:
     """Write labels sorted by split then file, one per file name (the last decision wins)."""
-    path = path or LABELS_CSV
     latest = {row.file: row for row in rows}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(LABEL_FIELDS)
-        for row in sorted(latest.values(), key=lambda r: (r.split, r.file)):
-            writer.writerow([row.file, row.label, row.split, row.how])
+    ordered = sorted(latest.values(), key=lambda r: (r.split, r.file))
+    _write_rows(path or LABELS_CSV, LABEL_FIELDS, [(r.file, r.label, r.split, r.how) for r in ordered])
+
+
+def read_looks(path: Path | None = None) -> list[Look]:
+    """Every look, in the order they were taken (missing file → none)."""
+    return [Look(**row) for row in _read_rows(path or LOOKS_CSV, LOOK_FIELDS)]
+
+
+def write_looks(looks: list[Look], path: Path | None = None) -> None:
+    _write_rows(path or LOOKS_CSV, LOOK_FIELDS, [(k.file, k.split, k.round, k.labeller, k.look) for k in looks])
+
+
+def looks_by_file(looks: list[Look], round: str = ROUND) -> dict[str, list[str]]:
+    """``{file: [look, …]}`` of one round, in the order taken."""
+    grouped: dict[str, list[str]] = {}
+    for look in looks:
+        if look.round == round:
+            grouped.setdefault(look.file, []).append(look.look)
+    return grouped
+
+
+def decide(looks: list[str]) -> str:
+    """The label of a crop from its looks. ``unsure`` is an abstention: the label is what the other looks say,
+    when at least two of them say it and it has at least two thirds of them; otherwise the crop is ``unsure``
+    (one look is not a label, and a split is not one anyone can stand behind)."""
+    if not looks:
+        raise ValueError("a crop needs at least one look")
+    deciding = [look for look in looks if look != "unsure"]
+    if not deciding:
+        return "unsure"
+    top = max(LABEL_VALUES, key=deciding.count)
+    votes = deciding.count(top)
+    return top if votes >= 2 and 3 * votes >= 2 * len(deciding) else "unsure"
+
+
+def unanimous(looks: list[str]) -> bool:
+    """Every look gave the same open or closed answer: the crops nobody hesitated on."""
+    return len(set(looks)) == 1 and looks[0] in ("open", "closed")
+
+
+def derive_labels(looks: list[Look], how: dict[str, str]) -> list[Label]:
+    """``labels.csv``'s rows: every crop with current-round looks, labelled by their majority."""
+    split = {look.file: look.split for look in looks}
+    return [Label(f, decide(v), split[f], how[f]) for f, v in looks_by_file(looks).items()]
 
 
 def validation_set(names: list[str], images: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -86,36 +150,6 @@ def validation_set(names: list[str], images: np.ndarray) -> tuple[list[str], np.
 
 
 def labelled(split: str, path: Path | None = None) -> dict[str, int]:
-    """``{file: 1 if open else 0}`` for one split, unusable images left out."""
-    return {r.file: int(r.label == "open") for r in read_labels(path) if r.split == split and r.label != "unusable"}
-
-
-def decide(looks: list[str]) -> str:
-    """The label of a crop from its looks: the strict majority, else ``unusable`` (looks that split evenly, or
-    three different answers, are not a label anyone can stand behind)."""
-    if not looks:
-        raise ValueError("a crop needs at least one look")
-    top = max(set(looks), key=looks.count)
-    return top if 2 * looks.count(top) > len(looks) else "unusable"
-
-
-def read_looks(path: Path | None = None) -> dict[str, list[str]]:
-    """``{file: [look, …]}``, oldest look first (missing file → no looks)."""
-    path = path or LOOKS_CSV
-    if not path.exists():
-        return {}
-    with path.open(newline="") as handle:
-        looks = {row["file"]: row["looks"].split() for row in csv.DictReader(handle)}
-    if bad := {label for labels in looks.values() for label in labels} - set(LABEL_VALUES):
-        raise ValueError(f"{path}: looks {sorted(bad)} are not among {LABEL_VALUES}")
-    return looks
-
-
-def write_looks(looks: dict[str, list[str]], splits: dict[str, str], path: Path | None = None) -> None:
-    """Write every crop's looks, sorted by split then file like ``labels.csv``."""
-    path = path or LOOKS_CSV
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["file", "split", "looks"])
-        for name in sorted(looks, key=lambda n: (splits[n], n)):
-            writer.writerow([name, splits[name], " ".join(looks[name])])
+    """``{file: 1 if open else 0}`` for one split; unsure and unusable crops left out."""
+    rows = read_labels(path)
+    return {r.file: int(r.label == "open") for r in rows if r.split == split and r.label in ("open", "closed")}

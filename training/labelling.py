@@ -1,54 +1,59 @@
-"""Hand labelling helper: numbered contact sheets in, decisions recorded into ``labels/labels.csv``.
+"""Blind labelling sessions: shuffled numbered contact sheets out, one look per crop per labeller back in.
 
-Convention (also in the README):
-  open     — any part of the iris or pupil is visible, even a narrow slit or a squint;
-  closed   — the lids meet and no iris shows;
-  unusable — not an eye at all (blank, a nose, hair, an unreadable smear); counted, never trained on.
+The convention is ``labels/CONVENTION.md``; the reference sheet shows clear examples of every label. A session is
+one labeller's look at a set of crops, on sheets shuffled for that labeller alone, showing no split, no earlier
+look and no model score:
 
-Flow:
-  python -m classifier.labelling sheet val     # next 48 unlabelled images of the random validation draw
-  python -m classifier.labelling sheet train   # next images the selection algorithm asked for
-  # look at the PNG, then type one letter per tile in sheet order (o=open, c=closed, u=unusable):
-  python -m classifier.labelling record /tmp/eye_sheets/val_000.txt "oocoo cocco ..."
-  python -m classifier.labelling relook        # blind, shuffled sheet of labelled crops that need another look
-  python -m classifier.labelling record /tmp/eye_sheets/look_000.txt "..."
+    python -m training.labelling session A --split val        # /tmp/eye_labelling/A/: README, reference, sheets
+    # the labeller writes one letter per tile into /tmp/eye_labelling/A/answers.txt (o c s u)
+    python -m training.labelling collect A                    # their looks into labels/looks.csv, labels.csv anew
+    python -m training.labelling status                       # looks so far, agreement (Fleiss' kappa)
 
-Every look is kept in ``labels/looks.csv``; a crop's label is the majority of its looks. A relook sheet holds
-crops with a single look (the second look) and crops whose looks have no majority (a deciding look), shuffled
-together so that no split, earlier decision or model score shows.
+``--split train`` takes the first ``--budget`` crops of ``labels/train_queue.csv`` (``training.select``), ``both``
+mixes the two so the split does not show either; ``--split new`` takes the queued crops no one has looked at
+yet; ``--split unsure`` takes the crops whose looks do not make a
+label yet (``training.data.decide``), for more looks. The key from tiles to files stays outside the labeller's folder.
 
-Validation images are a seeded random draw (``random``); training images come, in order, from
-``labels/train_queue.csv``, written by the selection algorithm (``classifier.select``) with its reason per image.
+Validation crops are a seeded random draw of the pool (``validation_draw``), never trained on.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import random
+import shutil
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from classifier.data import (
+from training.data import (
     REPO,
-    Label,
-    decide,
+    ROUND,
+    Look,
+    derive_labels,
+    looks_by_file,
     pool_dir,
     pool_files,
     read_labels,
     read_looks,
+    unanimous,
     write_labels,
     write_looks,
 )
+from training.metrics import fleiss_kappa
 
-VAL_SIZE = 500  # random validation draw; the issue asks for at least 400 usable
+VAL_SIZE = 500  # random validation draw
 VAL_SEED = 20261122
 TRAIN_QUEUE = REPO / "labels" / "train_queue.csv"
-SHEETS = Path("/tmp/eye_sheets")
-CODES = {"o": "open", "c": "closed", "u": "unusable"}
-RELOOK_SEED = 20261123
-MAX_LOOKS = 5
+REFERENCE_CSV = REPO / "labels" / "reference.csv"
+CONVENTION = REPO / "labels" / "CONVENTION.md"
+SESSIONS = Path("/tmp/eye_labelling")
+CODES = {"o": "open", "c": "closed", "s": "unsure", "u": "unusable"}
+TILES = 40  # per sheet: 8 columns by 5 rows at 6x stay readable in one look
+SCALE = 6
+SHEET_WIDTH = 1200  # pixels: as many columns as fit, so a sheet is read without scrolling
 
 
 def validation_draw(files: list[str], size: int = VAL_SIZE, seed: int = VAL_SEED) -> list[str]:
@@ -59,13 +64,19 @@ def validation_draw(files: list[str], size: int = VAL_SIZE, seed: int = VAL_SEED
 def train_queue() -> list[tuple[str, str]]:
     """``[(file, reason), …]`` in the order the selection algorithm ranked them."""
     if not TRAIN_QUEUE.exists():
-        raise FileNotFoundError(f"{TRAIN_QUEUE} missing: run python -m classifier.select first")
+        raise FileNotFoundError(f"{TRAIN_QUEUE} missing: run python -m training.select first")
     with TRAIN_QUEUE.open(newline="") as handle:
         return [(row["file"], row["reason"]) for row in csv.DictReader(handle)]
 
 
+def reference_crops() -> list[tuple[str, str, str]]:
+    """``[(file, label, caption), …]`` of the reference sheet."""
+    with REFERENCE_CSV.open(newline="") as handle:
+        return [(row["file"], row["label"], row["caption"]) for row in csv.DictReader(handle)]
+
+
 def render_sheet(
-    paths: list[Path], out: Path, columns: int = 8, scale: int = 5, captions: list[str] | None = None
+    paths: list[Path], out: Path, columns: int = 8, scale: int = SCALE, captions: list[str] | None = None
 ) -> Path:
     """Tile the images, upscaled ``scale`` times, each with its index (or caption) under it."""
     tile = 24 * scale
@@ -87,91 +98,145 @@ def render_sheet(
     return out
 
 
-def next_batch(split: str, count: int) -> list[tuple[str, str]]:
-    """The next ``count`` (file, how) pairs of ``split`` that have no decision yet."""
-    done = {row.file for row in read_labels()}
-    if SHEETS.exists():  # sheets rendered but not yet recorded are not handed out twice
-        done |= {line.split(",")[1] for listing in SHEETS.glob("*.txt") for line in listing.read_text().splitlines()}
-    if split == "val":
-        candidates = [(name, "random") for name in validation_draw(pool_files())]
-    else:
-        candidates = train_queue()
-    return [(name, how) for name, how in candidates if name not in done][:count]
+def render_reference(out: Path) -> Path:
+    """The reference sheet: each crop of ``labels/reference.csv`` with its caption."""
+    crops = reference_crops()
+    return render_sheet([pool_dir() / f for f, _, _ in crops], out, captions=[c for _, _, c in crops])
 
 
-def needs_another_look(looks: list[str]) -> bool:
-    """One look is not a label yet, and neither are looks without a strict majority, up to ``MAX_LOOKS``: a crop
-    still split after that many looks stays unusable."""
-    if len(looks) >= MAX_LOOKS:
-        return False
-    return len(looks) < 2 or 2 * max(looks.count(label) for label in set(looks)) <= len(looks)
+def crops_for(split: str, budget: int) -> list[tuple[str, str]]:
+    """``[(file, split), …]`` a session shows: the validation draw, the training queue's first ``budget``, both,
+    the queue's crops among its first ``budget`` that no one has looked at yet (``new``), or the crops whose looks do
+    not yet make a label (``unsure``)."""
+    val = [(name, "val") for name in validation_draw(pool_files())]
+    train = [(name, "train") for name, _ in train_queue()[:budget]]
+    if split == "unsure":
+        return [(row.file, row.split) for row in read_labels() if row.label == "unsure"]
+    if split == "new":
+        return [(name, "train") for name, _ in train[:budget] if name not in looks_by_file(read_looks())]
+    return {"val": val, "train": train, "both": val + train}[split]
 
 
-def relook_batch(count: int, seed: int = RELOOK_SEED) -> list[tuple[str, str]]:
-    """Up to ``count`` (file, split) pairs of labelled crops that need another look, in a seeded shuffle."""
-    looks = read_looks()
-    pending = set()
-    if SHEETS.exists():
-        pending = {line.split(",")[1] for listing in SHEETS.glob("look_*.txt") for line in listing.read_text().split()}
-    due = [(r.file, r.split) for r in read_labels() if needs_another_look(looks[r.file]) and r.file not in pending]
-    random.Random(seed).shuffle(due)
-    return due[:count]
+def session_folder(labeller: str) -> Path:
+    return SESSIONS / labeller
 
 
-def make_sheet(split: str, count: int = 48) -> Path:
-    """Render the next batch as ``/tmp/eye_sheets/<split>_<n>.png`` plus a ``.txt`` listing it.
-
-    ``split`` "look" renders a relook sheet; its listing lines are ``look,<file>,<split>``."""
-    batch = relook_batch(count) if split == "look" else next_batch(split, count)
-    if not batch:
-        raise SystemExit(f"nothing left to {'look at again' if split == 'look' else 'label in ' + split}")
-    number = len([*SHEETS.glob(f"{split}_*.txt"), *SHEETS.glob(f"{split}_*.recorded")]) if SHEETS.exists() else 0
-    out = SHEETS / f"{split}_{number:03d}.png"
-    render_sheet([pool_dir() / name for name, _ in batch], out, scale=6 if split == "look" else 5)
-    out.with_suffix(".txt").write_text("".join(f"{split},{name},{how}\n" for name, how in batch))
-    return out
+def key_path(labeller: str) -> Path:
+    return SESSIONS / ".keys" / f"{labeller}.csv"
 
 
-def record(listing: Path, decisions: str) -> int:
-    """Store one letter per listed image (spaces ignored) into the labels CSV; returns how many were stored."""
-    letters = [ch for ch in decisions.lower() if not ch.isspace()]
-    entries = [line.split(",", 2) for line in listing.read_text().splitlines() if line]
-    if len(letters) != len(entries):
-        raise SystemExit(f"{listing} lists {len(entries)} images but {len(letters)} decisions were given")
-    unknown = sorted(set(letters) - set(CODES))
-    if unknown:
-        raise SystemExit(f"unknown decision letters {unknown}; use o (open), c (closed), u (unusable)")
-    rows = {row.file: row for row in read_labels()}
-    looks = read_looks()
-    for (kind, name, detail), ch in zip(entries, letters, strict=True):
-        if kind == "look":  # another look at a labelled crop: its label becomes the majority of all its looks
-            looks[name].append(CODES[ch])
-            rows[name] = Label(name, decide(looks[name]), detail, rows[name].how)
-        else:  # a first look: ``kind`` is the split and ``detail`` how the image was chosen
-            looks[name] = [CODES[ch]]
-            rows[name] = Label(name, CODES[ch], kind, detail)
-    write_labels(list(rows.values()))
-    write_looks(looks, {row.file: row.split for row in rows.values()})
-    listing.rename(listing.with_suffix(".recorded"))  # no longer pending; recording it twice would add looks twice
-    return len(entries)
+def start_session(labeller: str, crops: list[tuple[str, str]], tiles: int = TILES, scale: int = SCALE) -> Path:
+    """Render ``labeller``'s shuffled sheets, the reference sheet and instructions; keep the key apart."""
+    if not labeller.isalnum():
+        raise SystemExit(f"labeller name {labeller!r}: letters and digits only")
+    seen = {look.file for look in read_looks() if look.labeller == labeller and look.round == ROUND}
+    if again := [f for f, _ in crops if f in seen]:
+        raise SystemExit(f"{labeller} has looked at {len(again)} of these crops already; a look must be independent")
+    folder = session_folder(labeller)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    order = list(crops)
+    random.Random(int(hashlib.sha256(labeller.encode()).hexdigest(), 16)).shuffle(order)
+    sheets = [order[i : i + tiles] for i in range(0, len(order), tiles)]
+    columns = max(1, SHEET_WIDTH // (24 * scale + 4))
+    key_path(labeller).parent.mkdir(exist_ok=True)
+    with key_path(labeller).open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["sheet", "tile", "file", "split"])
+        for number, sheet in enumerate(sheets):
+            render_sheet([pool_dir() / f for f, _ in sheet], folder / f"sheet_{number:03d}.png", columns, scale)
+            writer.writerows((number, tile, f, s) for tile, (f, s) in enumerate(sheet))
+    render_reference(folder / "reference.png")
+    counts = ", ".join(f"sheet_{n:03d}.png: {len(s)} tiles" for n, s in enumerate(sheets))
+    (folder / "README.md").write_text(
+        f"# Labelling session {labeller}\n\n{CONVENTION.read_text()}\n"
+        "## What to do\n\n"
+        "1. Look at `reference.png` first: clear examples of each label, captioned.\n"
+        f"2. Then look at each sheet in turn ({counts}). Tiles are numbered from 0, left to right, top to bottom,\n"
+        f"   {columns} to a row.\n"
+        "3. For each sheet write one line into `answers.txt`: the sheet's name, a colon, then one letter per tile\n"
+        "   in tile order: `o` open, `c` closed, `s` unsure, `u` unusable (spaces between letters are ignored),\n"
+        "   e.g. `sheet_000: ooco csoo ...`.\n\n"
+        "Judge each crop on its own. Look only at the files in this folder.\n"
+    )
+    (folder / "answers.txt").write_text("")
+    return folder
+
+
+def read_answers(labeller: str) -> list[Look]:
+    """The session's answers as looks, checked against the key: every tile of every sheet, one known letter."""
+    if not key_path(labeller).exists():
+        raise SystemExit(f"{labeller}: no open session (a collected session cannot be collected again)")
+    with key_path(labeller).open(newline="") as handle:
+        key = list(csv.DictReader(handle))
+    answers: dict[int, str] = {}
+    for line in (session_folder(labeller) / "answers.txt").read_text().splitlines():
+        if line.strip():
+            name, _, letters = line.partition(":")
+            answers[int(name.strip().removeprefix("sheet_"))] = "".join(letters.lower().split())
+    looks = []
+    for number in sorted({int(row["sheet"]) for row in key}):
+        tiles = [row for row in key if int(row["sheet"]) == number]
+        letters = answers.get(number, "")
+        if len(letters) != len(tiles):
+            raise SystemExit(f"{labeller}: sheet_{number:03d} has {len(tiles)} tiles but {len(letters)} answers")
+        if unknown := sorted(set(letters) - set(CODES)):
+            raise SystemExit(f"{labeller}: sheet_{number:03d} has unknown letters {unknown}; use o, c, s or u")
+        looks += [Look(r["file"], r["split"], ROUND, labeller, CODES[ch]) for r, ch in zip(tiles, letters, strict=True)]
+    return looks
+
+
+def collect(labeller: str) -> int:
+    """Append the session's looks to ``labels/looks.csv`` and derive ``labels/labels.csv`` again."""
+    new = read_answers(labeller)
+    looks = read_looks() + new
+    write_looks(looks)
+    how = {name: "random" for name in validation_draw(pool_files())}
+    how |= dict(train_queue())
+    how |= {row.file: row.how for row in read_labels()}
+    write_labels(derive_labels(looks, how))
+    key_path(labeller).rename(key_path(labeller).with_suffix(".collected"))  # collecting twice would count twice
+    return len(new)
+
+
+def status() -> str:
+    """Looks per split and labeller, and how well the labellers agree."""
+    looks = [look for look in read_looks() if look.round == ROUND]
+    lines = []
+    for split in ("val", "train"):
+        mine = [k for k in looks if k.split == split]
+        votes = looks_by_file(mine)
+        labellers = sorted({k.labeller for k in mine})
+        full = [v for v in votes.values() if len(v) >= 3]
+        kappa = fleiss_kappa([v[:3] for v in full], list(CODES.values())) if full else float("nan")
+        lines.append(
+            f"{split}: {len(votes)} crops, labellers {', '.join(labellers) or '-'}; "
+            f"{sum(map(unanimous, votes.values()))} unanimous; Fleiss' kappa of the first three looks {kappa:.3f}"
+        )
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    sheet = commands.add_parser("sheet", help="render the next contact sheet of a split")
-    sheet.add_argument("split", choices=("val", "train"))
-    sheet.add_argument("--count", type=int, default=48)
-    relook = commands.add_parser("relook", help="render a blind sheet of labelled crops that need another look")
-    relook.add_argument("--count", type=int, default=48)
-    rec = commands.add_parser("record", help="record decisions for a rendered sheet")
-    rec.add_argument("listing", type=Path)
-    rec.add_argument("decisions")
+    session = commands.add_parser("session", help="render one labeller's blind, shuffled sheets")
+    session.add_argument("labeller")
+    session.add_argument("--split", choices=("val", "train", "both", "new", "unsure"), default="val")
+    session.add_argument("--budget", type=int, default=200, help="training crops from the queue (default 200)")
+    session.add_argument("--tiles", type=int, default=TILES, help=f"tiles per sheet (default {TILES})")
+    session.add_argument("--scale", type=int, default=SCALE, help=f"upscaling of each 24x24 crop (default {SCALE})")
+    commands.add_parser("collect", help="record a session's answers").add_argument("labeller")
+    commands.add_parser("reference", help="render the reference sheet to /tmp/eye_labelling/reference.png")
+    commands.add_parser("status", help="looks so far and agreement")
     args = parser.parse_args()
-    if args.command in ("sheet", "relook"):
-        print(make_sheet(getattr(args, "split", "look"), args.count))
+    if args.command == "session":
+        print(start_session(args.labeller, crops_for(args.split, args.budget), args.tiles, args.scale))
+    elif args.command == "collect":
+        print(f"recorded {collect(args.labeller)} looks by {args.labeller}")
+    elif args.command == "reference":
+        print(render_reference(SESSIONS / "reference.png"))
     else:
-        print(f"recorded {record(args.listing, args.decisions)} decisions")
+        print(status())
 
 
 if __name__ == "__main__":
