@@ -1,7 +1,7 @@
 """Load benchmark of the Telegram bot through the fake Bot API server (127.0.0.1 only); prints figures.
 
-    nice -n 10 python bench/bench_bot.py            # all three scenarios, ~1.5 minutes
-    nice -n 10 python bench/bench_bot.py burst      # or: capacity, paced
+    nice -n 10 python -m bench.bench_bot            # all three scenarios, ~1.5 minutes
+    nice -n 10 python -m bench.bench_bot burst      # or: capacity, paced
 
 Scenarios (the bot is a separate process, ``python -m bot`` exactly as deployed, unless stated otherwise):
   burst     500 photos from 50 chats pushed at once, production configuration (rate limiter on, ~30 messages/s):
@@ -25,11 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+from tests.bot_helpers import VERDICT, bot_env, eye_image
+from tests.fake_telegram import FakeTelegram, Sent
 
-from bot_helpers import VERDICT, bot_env, eye_image  # noqa: E402
-from fake_telegram import FakeTelegram, Sent  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 TELEGRAM_CAP = 30.0  # messages per second for a whole bot; what AIORateLimiter enforces
 

@@ -1,7 +1,7 @@
 """Latency of ``analyze_photo`` on 1000-pixel photos, and the crops-vs-pool sheet.
 
-    nice python bench/bench_photo.py            # latency: median / p90 wall and CPU time per photo kind
-    nice python bench/bench_photo.py --sheet    # also write reports/crops_vs_pool.png
+    nice python -m bench.bench_photo            # latency: median / p90 wall and CPU time per photo kind
+    nice python -m bench.bench_photo --sheet    # also write reports/crops_vs_pool.png
 
 Photos: scikit-image's astronaut (upright, rotated) and cat, plus ``$EYE_PHOTOS`` (default ../shared/data/photos)
 when present, each resized so its long side is 1000 px. The machine is shared, so CPU time is printed next to wall
@@ -14,7 +14,6 @@ import argparse
 import importlib.util
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,16 +21,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from classifier import photo
+from classifier.finder import load_finder
+from classifier.images import open_image
+from classifier.inference import load_model
 
-from classifier import photo  # noqa: E402
-from classifier.images import open_image, to_model_input  # noqa: E402
-from classifier.inference import load_model  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PHOTOS = Path(os.environ.get("EYE_PHOTOS", REPO.parent / "shared" / "data" / "photos"))
 POOL = Path(os.environ.get("EYES_DATASET", REPO.parent / "shared" / "data" / "EyesDataset"))
-BUDGET_MS = 1000.0  # the bot issue: "an answer in about a second"
+BUDGET_MS = 500.0  # p90 of a 1000-pixel photo (the real-photo issue's target)
 
 
 def sample(name: str) -> Image.Image:
@@ -69,7 +68,9 @@ def bench(repeats: int) -> None:
     start = time.perf_counter()
     load_model()
     photo._dlib_models()
+    load_finder()
     print(f"cold start: models loaded in {1000 * (time.perf_counter() - start):.0f} ms (once per process)")
+    everything: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
         for kind, paths in photo_set(Path(folder)).items():
             photo.analyze_photo(paths[0])  # warm caches
@@ -81,11 +82,15 @@ def bench(repeats: int) -> None:
                     wall.append(1000 * (time.perf_counter() - w0))
                     cpu.append(1000 * (time.process_time() - c0))
             p90 = statistics.quantiles(wall, n=10)[-1] if len(wall) > 1 else wall[0]
-            verdict = "within" if statistics.median(wall) <= BUDGET_MS else "OVER"
+            verdict = "within" if p90 <= BUDGET_MS else "OVER"
             print(
                 f"{kind:26s} n={len(paths):2d}  wall median {statistics.median(wall):4.0f} ms, p90 {p90:4.0f} ms, "
-                f"max {max(wall):4.0f} ms | CPU median {statistics.median(cpu):4.0f} ms  ({verdict} {BUDGET_MS:.0f} ms)"
+                f"max {max(wall):4.0f} ms | CPU median {statistics.median(cpu):4.0f} ms  "
+                f"(p90 {verdict} {BUDGET_MS:.0f} ms)"
             )
+            everything += wall
+    p90 = statistics.quantiles(everything, n=10)[-1]
+    print(f"{'all photos':26s} n={len(everything):2d}  p90 {p90:4.0f} ms (target ≤ {BUDGET_MS:.0f} ms)")
 
 
 def sheet(out: Path) -> None:
@@ -98,15 +103,15 @@ def sheet(out: Path) -> None:
             if found:
                 _, eyes = photo._eye_crops(gray, found[0][1])
                 ours += [crop for _, _, crop in eyes if crop is not None]
-            elif photo._looks_like_one_eye(open_image(path)):
-                closeups.append(to_model_input(gray))
+            elif (hit := load_finder().find(gray)) is not None:
+                closeups.append(hit.crop)
     else:  # the sample photo only
         gray = long_side(sample("astronaut.png")).convert("L")
         ours = [crop for _, _, crop in photo._eye_crops(gray, photo._find_faces(gray)[0][1])[1]]
     pool = [np.asarray(Image.open(POOL / f"{i * 97 % 4000:06d}.jpg").convert("L")) / 255.0 for i in range(80)]
     zoom, cols, gap, title = 72, 10, 16, 18
     panels = [(f"Our crops from face photos (levelled, side = {photo.FRAME} x eye width)", ours)]
-    panels += [("Close-ups: the centred square the model judges", closeups)] if closeups else []
+    panels += [("Close-ups: the window the eye finder picked, as the model reads it", closeups)] if closeups else []
     panels += [("Pool crops (EyesDataset, training framing)", pool)]
     height = sum(title + zoom * -(-len(crops) // cols) + gap for _, crops in panels)
     canvas = Image.new("L", (cols * zoom, height), 255)

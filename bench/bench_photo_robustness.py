@@ -1,7 +1,7 @@
 """How many eyes ``analyze_photo`` judges right on the labelled photos when the photos are degraded.
 
-    nice python bench/bench_photo_robustness.py              # every change below (~4 minutes)
-    nice python bench/bench_photo_robustness.py dark tilt20  # some of them
+    nice python -m bench.bench_photo_robustness              # every change below (~4 minutes)
+    nice python -m bench.bench_photo_robustness dark tilt20  # some of them
 
 Each labelled photo in ``$EYE_PHOTOS`` (default ../shared/data/photos) is changed (darker, brighter, flatter, smaller,
 recompressed, mirrored, tilted, turned sideways with no EXIF tag, grey), saved as PNG, and read by ``analyze_photo``.
@@ -20,11 +20,10 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance, ImageOps
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from classifier import analyze_photo
+from classifier.images import open_image
 
-from classifier import analyze_photo  # noqa: E402
-from classifier.images import open_image  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 PHOTOS = Path(os.environ.get("EYE_PHOTOS", REPO.parent / "shared" / "data" / "photos"))
 

@@ -2,6 +2,7 @@
 
 import os
 
-# The classifier's matrix products are small: OpenBLAS helper threads only spin against the bot's own worker
-# threads (measured: 23 → 15 ms of CPU per photo with one). Set before NumPy loads; the environment can override.
+# The bot's two worker threads already use both cores: OpenBLAS helper threads (NumPy, in the photo path) would
+# only spin against them (measured with the earlier NumPy engine: 23 → 15 ms of CPU per photo). ONNX Runtime runs
+# each call on one thread too (EYE_THREADS). Set before NumPy loads; the environment can override.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

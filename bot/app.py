@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 from dotenv import find_dotenv, load_dotenv
 from telegram import Document, Message, PhotoSize, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest, InvalidToken, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -173,8 +173,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def start_runtime(application: Application) -> None:
-    """post_init: the private temporary directory, and the command menu users see."""
+    """post_init (Telegram has accepted the token): the private temporary directory, the command menu users see."""
     state: Runtime = application.bot_data["runtime"]
+    logger.info("online as @%s, %s", application.bot.username, application.bot_data.get("mode", "long polling"))
     state.workdir = Path(tempfile.mkdtemp(prefix="eyebot-", dir=state.workdir_parent))
     try:
         await application.bot.set_my_commands([("help", "what to send and what the answer means")])
@@ -236,7 +237,8 @@ def run(application: Application, config: Config) -> None:
     """Serve until SIGTERM/SIGINT: long polling, or a webhook when ``WEBHOOK_URL`` is set."""
     allowed = [Update.MESSAGE]  # edits, reactions, polls…: nothing the bot answers
     if config.webhook_url:
-        logger.info("starting in webhook mode on %s:%s/%s", config.webhook_listen, config.port, config.webhook_path)
+        where = f"{config.webhook_listen}:{config.port}/{config.webhook_path}"
+        application.bot_data["mode"] = f"webhook mode on {where}"
         application.run_webhook(
             listen=config.webhook_listen,
             port=config.port,
@@ -247,7 +249,7 @@ def run(application: Application, config: Config) -> None:
             bootstrap_retries=3,
         )
     else:
-        logger.info("starting in long-polling mode")
+        application.bot_data["mode"] = "long-polling mode"
         application.run_polling(allowed_updates=allowed, bootstrap_retries=3)
 
 
@@ -259,17 +261,23 @@ def main() -> None:
         sys.exit(f"error: {error}")
     configure_logging(config.log_level, secrets=[config.token, config.webhook_secret or ""])
 
-    logger.info("loading the classifier")
+    logger.debug("loading the classifier")
     with tempfile.TemporaryDirectory(prefix="eyebot-warm-up-") as scratch:
         try:
             warm_up(Path(scratch))
-        except FileNotFoundError as error:
+        except (FileNotFoundError, ValueError) as error:
             sys.exit(f"error: the classifier cannot start: {error}")
 
     try:
         run(build_application(config), config)
     except InvalidToken:
         sys.exit("error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather")
+    except NetworkError as error:
+        where = config.base_url or "https://api.telegram.org/bot"
+        sys.exit(
+            f"error: cannot reach the Telegram Bot API at {where} ({error}); check the network, HTTPS_PROXY "
+            "and TELEGRAM_BASE_URL"
+        )
     except Exception:  # logged through the token-scrubbing handler rather than Python's raw traceback
         logger.exception("the bot stopped on an error")
         sys.exit(1)

@@ -1,8 +1,9 @@
 """The bot's only contact with the classifier: bytes in, verdict out, through a temporary file.
 
-``classifier.analyze_photo`` decides what the picture is. A face photo is answered per face and per eye; a
-picture of one eye (a crop or a close-up) by ``classifier.openEyeCheck`` with the confidence from the probability
-API (the same part of the image, so the same numbers); anything else gets the classifier's reason.
+A crop-sized picture (the pool's kind) is one eye: the probability API gives the confidence, and the verdict is
+``classifier.openEyeCheck``'s (the same probability against the model's threshold), from one model pass.
+Anything bigger goes to ``classifier.analyze_photo``: faces are answered per face (both eyes together) and per
+eye, a close-up by its eye, and a picture with neither gets "no face or eye found".
 
 Runs in a worker thread (never on the event loop). The temporary file lives in the bot's private directory and
 is deleted in every path, including when the classifier raises. Nothing of the image is logged.
@@ -37,12 +38,10 @@ def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg")
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-        if not is_eye_crop(name):  # a crop needs no face search: analyze_photo would only say "one eye"
-            photo = classifier.analyze_photo(name)
-            if photo.kind != "eye_closeup":
-                return photo  # faces (each eye judged) or nothing to judge, with the reason
-        # One eye: the verdict from openEyeCheck, the confidence from the probability API.
-        return EyeVerdict(is_open=classifier.openEyeCheck(name) == 1, p_open=classifier.open_probability(name))
+        if is_eye_crop(name):  # one eye, read as openEyeCheck reads it (its verdict is p_open >= the threshold)
+            p_open = classifier.open_probability(name)
+            return EyeVerdict(is_open=p_open >= classifier.load_model().threshold, p_open=p_open)
+        return classifier.analyze_photo(name)
     except ValueError as error:
         raise UnreadableImageError(str(error).replace(name, "the file")) from None
     finally:
@@ -62,9 +61,8 @@ def is_eye_crop(path: str) -> bool:
 def warm_up(workdir: Path) -> None:
     """Load the weights and make the first calls now, so the first user does not wait for them.
 
-    Raises ``FileNotFoundError`` when the weights are missing: better to refuse to start than to answer
-    "something went wrong" to everyone. (The classifier runs in NumPy; the bot's concurrency comes from its worker
-    threads.)
+    Raises ``FileNotFoundError`` when the weights are missing (``ValueError`` when they are damaged): better to
+    refuse to start than to answer "something went wrong" to everyone.
     """
     handle, name = tempfile.mkstemp(prefix="warm-up-", suffix=".png", dir=workdir)
     try:

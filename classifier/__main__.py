@@ -1,7 +1,15 @@
-"""Command line: ``python -m classifier PATH [PATH ...]`` → CSV ``path,label,p_open`` on stdout.
+"""Command line: judge eye images, one CSV row each on stdout.
 
-PATH may be image files or folders (searched recursively for images). Unreadable files get a row with
-``label`` = ``error`` and the reason on stderr; the exit status is 1 if any file failed.
+    python -m classifier eye.jpg photos/ ...   # path,label,p_open,found
+
+A PATH is an image file or a folder (searched recursively for image files). A crop (at most 100 px a side, like
+the training pool) is read whole; a bigger photo is searched for faces and eyes, and answers with the largest
+face's two eyes together or the close-up's eye ("found" says which: crop, face, eye_closeup, or no eye found, when
+the photo was read whole). label is open or closed, as openEyeCheck says; p_open is the probability of open.
+
+Problems go to stderr, one line each, and the run goes on past them: a file that cannot be read, a missing path
+and a folder without images are each named there and get no row. The exit status is 0 when every image was judged,
+1 when anything failed or nothing was found, 2 for a wrong command line.
 """
 
 from __future__ import annotations
@@ -13,57 +21,77 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-CHUNK = 1024
+CHUNK = 1024  # images judged per batch: crops are batched through the model
 
 
-def expand(paths: list[str]) -> list[Path]:
-    """Files as given, folders as the sorted images inside them."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()))
-        else:
-            found.append(path)
-    return found
+def expand(raw: str, complain) -> list[Path]:
+    """A file as given; a folder as the sorted image files inside it; a missing path as nothing, with a word."""
+    from classifier.images import IMAGE_SUFFIXES
+
+    path = Path(raw)
+    if not raw.strip():
+        complain("error: an empty path was given")
+        return []
+    if not path.exists():
+        complain(f"error: no such file or folder: {path}")
+        return []
+    if not path.is_dir():
+        return [path]
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+    if skipped := len(files) - len(images):
+        what = "file that is not an image" if skipped == 1 else "files that are not images"
+        complain(f"note: {path}: skipped {skipped} {what} (by the name)")
+    if not images:
+        complain(f"error: no images in folder {path}")
+    return images
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="+", help="image files or folders")
+    summary, _, details = (__doc__ or "").partition("\n\n")
+    parser = argparse.ArgumentParser(
+        prog="python -m classifier",
+        description=summary,
+        epilog=details.replace("    python -m classifier", "example: python -m classifier"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    import numpy as np
+    from classifier.inference import Judgement, judge_each, load_model
 
-    from classifier.images import load_eye
-    from classifier.inference import load_model
+    problems = 0
 
-    files = expand(args.paths)
+    def complain(line: str) -> None:
+        nonlocal problems
+        problems += line.startswith("error")
+        print(line, file=sys.stderr)
+
+    files = [file for raw in args.paths for file in expand(raw, complain)]
+    try:
+        threshold = load_model().threshold
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["path", "label", "p_open"])
+    if files:
+        writer.writerow(["path", "label", "p_open", "found"])
     failed = 0
-    model = load_model()
     with tqdm(total=len(files), unit="img", disable=args.quiet or len(files) < 200, file=sys.stderr) as bar:
         for start in range(0, len(files), CHUNK):
             chunk = files[start : start + CHUNK]
-            arrays: dict[int, np.ndarray] = {}
-            for i, path in enumerate(chunk):
-                try:
-                    arrays[i] = load_eye(path)
-                except (OSError, ValueError) as error:
-                    failed += 1
-                    print(f"error: {error}", file=sys.stderr)
-            probabilities = model.probabilities(np.stack(list(arrays.values()))) if arrays else []
-            p_open = dict(zip(arrays, probabilities, strict=True))
-            for i, path in enumerate(chunk):  # rows keep the input order, failures in place
-                if i in p_open:
-                    writer.writerow([str(path), "open" if p_open[i] >= 0.5 else "closed", f"{p_open[i]:.4f}"])
+            for path, verdict in zip(chunk, judge_each(chunk), strict=True):  # rows keep the input order
+                if isinstance(verdict, Judgement):
+                    label = "open" if verdict.p_open >= threshold else "closed"
+                    writer.writerow([str(path), label, f"{verdict.p_open:.4f}", verdict.found])
                 else:
-                    writer.writerow([str(path), "error", ""])
-            bar.update(min(CHUNK, len(files) - start))
-    return 1 if failed else 0
+                    failed += 1
+                    print(f"error: {verdict}", file=sys.stderr)
+            bar.update(len(chunk))
+    if failed and len(files) > 1:
+        print(f"error: {failed} of {len(files)} images could not be judged", file=sys.stderr)
+    return 1 if failed or problems or not files else 0
 
 
 if __name__ == "__main__":

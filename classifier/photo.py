@@ -4,10 +4,8 @@
     result = analyze_photo("selfie.jpg")
     result.kind                          # "face" | "eye_closeup" | "nothing"
     result.faces[0].left_eye.p_open      # the person's own left eye
-    print(result.describe())
-    # Face 1: left eye open (98%), right eye closed (93%)
-    # Overall: one eye closed
-    # (Left and right are the person's own: their left eye is on the right of the photo.)
+    result.faces[0].state                # "open", "closed", "one eye closed", "unsure" or "too small"
+    result.p_open                        # the photo as one probability: the largest face's two eyes together
 
 How it works, top to bottom:
 1. Faces: dlib's HOG frontal face detector (it has sub-detectors for faces turned and rolled up to ~40 degrees).
@@ -27,9 +25,9 @@ How it works, top to bottom:
    FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
    (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
 4. No face in any look: if the photo looks like one eye close-up (``_looks_like_one_eye``, rule explained there),
-   it is judged as one eye, on the part ``classifier.images.eye_box`` picks (as openEyeCheck does); otherwise
-   there is nothing to judge, and we say so.
+   it is judged as one eye, on the part ``classifier.images.eye_box`` picks; otherwise there is nothing to judge.
    Faces are looked for first because the close-up rule leans on edge direction, which a sideways face can fool.
+   A crop-sized image (SMALL_EYE_IMAGE) is an eye like the pool's and is read whole, as openEyeCheck reads it.
 
 Why dlib (``dlib-bin`` wheels + ``face_recognition_models``): the HOG detector is built into dlib, and the 5-point
 model (9 MB) and the CNN detector (0.7 MB) ship inside the face_recognition_models package, so nothing is downloaded
@@ -81,6 +79,23 @@ Box = tuple[int, int, int, int]  # left, top, right, bottom in the photo's pixel
 Point = tuple[float, float]  # x, y in the photo's pixels
 
 
+WINK_SURE = 0.9  # "one eye closed" only when each eye is at least this sure of its own, different state
+
+
+def combined_p_open(p_values: list[float]) -> float:
+    """The evidence of several looks at eyes in the same state, as independent evidence: their log-odds added."""
+    clipped = np.clip(np.asarray(p_values, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return float(1.0 / (1.0 + math.exp(-np.log(clipped / (1 - clipped)).sum())))
+
+
+def state_of(p_open: float) -> Literal["open", "closed", "unsure"]:
+    """open or closed by the model's threshold, or unsure when its confidence is under the validated floor."""
+    model = load_model()
+    if max(p_open, 1 - p_open) < model.unsure_below:
+        return "unsure"
+    return "open" if p_open >= model.threshold else "closed"
+
+
 @dataclass(frozen=True)
 class Eye:
     """One eye: where it was cut from and what the model says about it."""
@@ -89,15 +104,12 @@ class Eye:
     quad: tuple[Point, Point, Point, Point]  # the levelled square crop: top-left, top-right, bottom-right, bottom-left
     width: float  # eye width (corner to corner) in the photo's pixels
     p_open: float | None  # probability the eye is open; None when it is too small to judge
-    label: Literal["open", "closed", "too small"]
 
     @property
-    def confidence(self) -> int:
-        """Percent for the stated label, capped at 99: a photo never makes us certain."""
+    def label(self) -> Literal["open", "closed", "too small"]:
         if self.p_open is None:
-            return 0
-        p = self.p_open if self.label == "open" else 1.0 - self.p_open
-        return min(99, round(100 * p))
+            return "too small"
+        return "open" if self.p_open >= load_model().threshold else "closed"
 
 
 @dataclass(frozen=True)
@@ -114,32 +126,29 @@ class Face:
         return self.left_eye.p_open is None or self.right_eye.p_open is None
 
     @property
-    def verdict(self) -> str:
-        if self.too_small:
-            return "too small to judge"
-        closed = [eye.label for eye in (self.left_eye, self.right_eye)].count("closed")
-        return ("eyes open", "one eye closed", "eyes closed")[closed]
+    def p_open(self) -> float | None:
+        """Probability that the eyes are open, from both eyes' evidence (they are almost always in one state)."""
+        return None if self.too_small else combined_p_open([self.left_eye.p_open, self.right_eye.p_open])
 
-    def describe(self, number: int) -> str:
+    @property
+    def state(self) -> Literal["open", "closed", "one eye closed", "unsure", "too small"]:
+        """The face's one verdict: a wink only when each eye is sure of its own state, else both eyes together."""
         if self.too_small:
-            width = min(self.left_eye.width, self.right_eye.width)
-            return f"Face {number}: too small to judge (eyes {width:.0f} px wide, need {MIN_EYE_PX:.0f})"
-        eyes = ", ".join(
-            f"{side} eye {eye.label} ({eye.confidence}%)"
-            for side, eye in (("left", self.left_eye), ("right", self.right_eye))
-        )
-        return f"Face {number}: {eyes}"
+            return "too small"
+        left, right = self.left_eye.p_open, self.right_eye.p_open
+        if min(left, right) <= 1 - WINK_SURE and max(left, right) >= WINK_SURE:
+            return "one eye closed"
+        return state_of(self.p_open)
 
 
 @dataclass(frozen=True)
 class PhotoResult:
-    """What a photo holds: faces (largest first), or one eye close-up, or nothing to judge, and why."""
+    """What a photo holds: faces (largest first), or one eye close-up, or nothing to judge."""
 
     kind: Literal["face", "eye_closeup", "nothing"]
     faces: tuple[Face, ...]  # at most MAX_FACES, largest first
     eye: Eye | None  # the close-up's eye when kind == "eye_closeup"
     faces_found: int  # before the MAX_FACES cap
-    reason: str  # one sentence on what was found, or why nothing was judged
 
     @property
     def eyes(self) -> tuple[Eye, ...]:
@@ -149,71 +158,36 @@ class PhotoResult:
         return tuple(eye for face in self.faces for eye in (face.left_eye, face.right_eye))
 
     @property
-    def verdict(self) -> str:
-        """One line for the whole photo: "eyes open", "eyes closed", "one eye closed", ... or why not."""
-        if self.kind == "eye_closeup":
-            return f"eye {self.eye.label}"
-        judged = [(n, face) for n, face in enumerate(self.faces, 1) if not face.too_small]
-        if not judged:
-            return "face too small to judge" if self.faces else "nothing to judge"
-        if len(judged) == 1:
-            return judged[0][1].verdict
-        if all(face.verdict == "eyes open" for _, face in judged):
-            return "everyone's eyes are open"
-        if all(face.verdict == "eyes closed" for _, face in judged):
-            return "everyone's eyes are closed"
-        closed = ", ".join(str(n) for n, face in judged if face.verdict != "eyes open")
-        return f"eyes closed on face {closed}"
-
-    def describe(self) -> str:
-        """The text a person reads: one line per face (or for the close-up), the overall verdict, and a hint."""
-        if self.kind == "nothing":
-            return self.reason
-        if self.kind == "eye_closeup":
-            return f"One eye (close-up): {self.eye.label} ({self.eye.confidence}%)\nOverall: {self.verdict}"
-        lines = [face.describe(n) for n, face in enumerate(self.faces, 1)]
-        if self.faces_found > len(self.faces):
-            lines.append(f"({self.faces_found - len(self.faces)} smaller faces not shown)")
-        lines.append(f"Overall: {self.verdict}")
-        if all(face.too_small for face in self.faces):
-            lines.append(f"Send a closer or sharper photo: each eye needs to be at least {MIN_EYE_PX:.0f} pixels wide.")
-        else:
-            lines.append("(Left and right are the person's own: their left eye is on the right of the photo.)")
-        return "\n".join(lines)
+    def p_open(self) -> float | None:
+        """The photo's answer as one probability: the close-up's eye, or the largest judged face; None if neither."""
+        if self.eye is not None:
+            return self.eye.p_open
+        return next((face.p_open for face in self.faces if not face.too_small), None)
 
 
 def analyze_photo(path: PathLike) -> PhotoResult:
-    """Find the faces in the photo at ``path`` and judge each eye; or judge it as one eye close-up; or say why not.
+    """Find the faces in the photo at ``path`` and judge each eye; or judge it as one eye close-up; or find nothing.
 
     Raises ``FileNotFoundError`` / ``ValueError`` like ``classifier.images.open_image`` for missing or bad files.
     """
-    image = open_image(path)
+    return analyze_image(open_image(path))
+
+
+def analyze_image(image: Image.Image) -> PhotoResult:
+    """``analyze_photo`` for an image already opened by ``classifier.images.open_image``."""
     gray = image.convert("L")
     # A crop-sized image is an eye like the pool's: a face that small could not be judged, so skip the detector.
-    found = [] if max(image.size) <= SMALL_EYE_IMAGE else _find_faces(gray)
-    if found:
-        found.sort(key=lambda face: -_area(face[0]))
-        faces = _judge_faces(gray, found[:MAX_FACES])
-        judged = sum(not face.too_small for face in faces)
-        reason = f"{len(found)} face{'s' * (len(found) > 1)} found, {judged} judged"
-        if judged < len(faces):
-            reason += f", {len(faces) - judged} too small (eyes under {MIN_EYE_PX:.0f} px)"
-        return PhotoResult("face", tuple(faces), None, len(found), reason)
+    faces = [] if max(image.size) <= SMALL_EYE_IMAGE else _find_faces(gray)
+    if faces:
+        faces.sort(key=lambda face: -_area(face[0]))
+        return PhotoResult("face", tuple(_judge_faces(gray, faces[:MAX_FACES])), None, len(faces))
     if _looks_like_one_eye(image):
         box = eye_box(image.size)  # the same part openEyeCheck reads, so the two always agree
-        p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
         left, top, right, bottom = box
         quad = tuple((float(x), float(y)) for x, y in ((left, top), (right, top), (right, bottom), (left, bottom)))
-        eye = Eye(box, quad, float(right - left), p_open, "open" if p_open >= 0.5 else "closed")
-        return PhotoResult("eye_closeup", (), eye, 0, "no face found; the photo looks like one eye close-up")
-    return PhotoResult(
-        "nothing",
-        (),
-        None,
-        0,
-        "No face or eye found in this photo. Send a photo where the face is larger and facing the camera, "
-        "or a close-up of one eye.",
-    )
+        p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
+        return PhotoResult("eye_closeup", (), Eye(box, quad, float(right - left), p_open), 0)
+    return PhotoResult("nothing", (), None, 0)
 
 
 # --- 1. faces ----------------------------------------------------------------------------------------------------
@@ -243,30 +217,34 @@ def _dlib_models() -> tuple:
     return _models
 
 
-def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
-    """Each face's box and its 5 landmarks (4 eye corners, then the nose) in the photo's coordinates."""
-    detector, landmarker, cnn = _dlib_models()
+def _hog_faces(gray: Image.Image) -> tuple[float, tuple | None]:
+    """HOG's looks, in order, until one is sure: the best score, and (view, to_photo, rects, scores) of that look."""
+    detector, _, _ = _dlib_models()
     best, chosen = -math.inf, None
     for angle, pad, pixels, upscale, threshold in LOOKS:
         view, to_photo = _view(gray, angle, pad, pixels, upscale)
         with _detecting:
             rects, scores, _ = detector.run(view, 0, threshold)
         if len(rects) and max(scores) > best:
-            best, chosen = max(scores), (view, to_photo, rects, scores)
+            best, chosen = max(scores), (view, to_photo, list(rects), list(scores))
         if best >= SURE_SCORE:
             break  # the usual case: one look at the upright photo is enough
-    if best < SURE_SCORE:
-        view, to_photo = _view(gray, 0.0, 0.0, CNN_PIXELS, 2.0)
-        with _detecting:
-            found = [d for d in cnn(view, 0) if d.confidence >= CNN_SCORE]
-        if found:
-            best = max(d.confidence for d in found)
-            chosen = (view, to_photo, [d.rect for d in found], [d.confidence for d in found])
-        elif best < WEAK_SCORE:
-            chosen = None
-    if chosen is None:
-        return []
-    view, to_photo, rects, scores = chosen
+    return best, chosen
+
+
+def _cnn_faces(gray: Image.Image) -> tuple | None:
+    """The CNN face detector's look at a small upright copy: (view, to_photo, rects, scores), or None."""
+    _, _, cnn = _dlib_models()
+    view, to_photo = _view(gray, 0.0, 0.0, CNN_PIXELS, 2.0)
+    with _detecting:
+        found = [d for d in cnn(view, 0) if d.confidence >= CNN_SCORE]
+    return (view, to_photo, [d.rect for d in found], [d.confidence for d in found]) if found else None
+
+
+def _landmarks(gray: Image.Image, view, to_photo, rects, scores) -> list[tuple[Box, np.ndarray]]:
+    """Each face's box and its 5 landmarks (4 eye corners, then the nose) in the photo's coordinates."""
+    _, landmarker, _ = _dlib_models()
+    best = max(scores)
     faces = []
     for rect, score in zip(rects, scores, strict=True):
         if score < best - SCORE_MARGIN:
@@ -277,6 +255,15 @@ def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
         corners = np.array([(left, top), (right, top), (right, bottom), (left, bottom)], dtype=float)
         faces.append((_clip_box(_apply(to_photo, corners), gray.size), _apply(to_photo, points)))
     return faces
+
+
+def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
+    """Every face HOG finds or, when HOG is unsure, the CNN finds, each with its landmarks."""
+    best, chosen = _hog_faces(gray)
+    if best < SURE_SCORE:
+        cnn = _cnn_faces(gray)
+        chosen = cnn if cnn is not None else chosen if best >= WEAK_SCORE else None
+    return _landmarks(gray, *chosen) if chosen else []
 
 
 def _view(gray: Image.Image, angle: float, pad: float, pixels: float, upscale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -329,8 +316,7 @@ def _judge_faces(gray: Image.Image, found: list[tuple[Box, np.ndarray]]) -> list
         judged = []
         for quad, width, crop in eyes:
             p_open = None if crop is None else float(next(probabilities))
-            label = "too small" if p_open is None else "open" if p_open >= 0.5 else "closed"
-            judged.append(Eye(_clip_box(np.array(quad), gray.size), quad, width, p_open, label))
+            judged.append(Eye(_clip_box(np.array(quad), gray.size), quad, width, p_open))
         faces.append(Face(box, left_eye=judged[0], right_eye=judged[1], roll=roll))
     return faces
 

@@ -10,15 +10,15 @@ from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-from fake_telegram import FakeTelegram
 from PIL import Image
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Config
+from tests.fake_telegram import FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
-VERDICT = re.compile(r"^(Open|Closed) — (\d{1,3})% sure$")
+VERDICT = re.compile(r"^((Open|Closed) — \d{1,2}% sure|Hard to tell — \d{1,2}% open)$")
 
 
 def eyes_dataset() -> Path:

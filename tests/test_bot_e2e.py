@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import io
-import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from bot_helpers import VERDICT, encode, eye_image, files_under, model_error, polling_bot
-from fake_telegram import FakeTelegram, Sent
 from PIL import Image
 
 import classifier
 from bot import replies
+from tests.bot_helpers import VERDICT, encode, eye_image, files_under, model_error, polling_bot
+from tests.fake_telegram import FakeTelegram, Sent
 
 needs_model = pytest.mark.skipif(model_error() is not None, reason=f"classifier unavailable: {model_error()}")
 
@@ -42,24 +41,20 @@ def run_with_bot(tmp_path: Path, scenario: Scenario) -> FakeTelegram:
     return fake
 
 
-def expected_verdict(tmp_path: Path, data: bytes, suffix: str = ".jpg") -> tuple[str, float]:
-    """What the classifier itself says about ``data``: the label, and the confidence in it in percent."""
+def expected_verdict(tmp_path: Path, data: bytes, suffix: str = ".jpg") -> str:
+    """The reply the classifier's own answer for ``data`` makes: openEyeCheck's verdict, open_probability's figure."""
     path = tmp_path.parent / f"expected{suffix}"  # outside the bot's folder, which must stay empty
     path.write_bytes(data)
     try:
-        is_open = classifier.openEyeCheck(str(path)) == 1
-        p_open = classifier.open_probability(str(path))
+        verdict = replies.EyeVerdict(classifier.openEyeCheck(str(path)) == 1, classifier.open_probability(str(path)))
     finally:
         path.unlink()
-    return ("Open" if is_open else "Closed"), 100 * (p_open if is_open else 1 - p_open)
+    return replies.format_reply(verdict)
 
 
-def assert_verdict(reply: Sent, expected: tuple[str, float]) -> None:
-    match = VERDICT.match(reply.text)
-    assert match, f"not a verdict: {reply.text!r}"
-    label, confidence = expected
-    assert match.group(1) == label
-    assert int(match.group(2)) == math.floor(confidence + 1e-9), (reply.text, confidence)
+def assert_verdict(reply: Sent, expected: str) -> None:
+    assert VERDICT.match(reply.text), f"not a verdict: {reply.text!r}"
+    assert reply.text == expected
 
 
 def only_reply(fake: FakeTelegram, message: dict) -> Sent:
@@ -291,11 +286,11 @@ def test_failed_fetch_still_gets_an_answer(tmp_path: Path, failure: tuple | str)
 def test_unexpected_classifier_failure_is_logged_and_answered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def explode(path: str) -> int:
+    def explode(path: str) -> float:
         assert Path(path).is_file()  # the photo was saved before the classifier was called
         raise RuntimeError("simulated classifier crash")
 
-    monkeypatch.setattr(classifier, "openEyeCheck", explode)
+    monkeypatch.setattr(classifier, "open_probability", explode)
 
     async def scenario(fake: FakeTelegram) -> None:
         message = fake.photo(12, eye_image(0))
@@ -311,12 +306,11 @@ def test_inference_runs_off_the_event_loop_and_updates_concurrently(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A slow classifier must hold up neither other chats nor the text reply sent meanwhile.
-    def slow_check(path: str) -> int:
+    def slow_probability(path: str) -> float:
         time.sleep(1.0)
-        return 1
+        return 0.975
 
-    monkeypatch.setattr(classifier, "openEyeCheck", slow_check)
-    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.875)
+    monkeypatch.setattr(classifier, "open_probability", slow_probability)
 
     async def scenario(fake: FakeTelegram) -> None:
         start = time.perf_counter()
@@ -329,14 +323,13 @@ def test_inference_runs_off_the_event_loop_and_updates_concurrently(
         both = time.perf_counter() - start
         assert both < 1.9, f"two 1 s inferences took {both:.2f}s: they ran one after the other"
         for message in (photo_a, photo_b):
-            assert only_reply(fake, message).text == "Open — 87% sure"
+            assert only_reply(fake, message).text == "Open — 97% sure"
 
     run_with_bot(tmp_path, scenario)
 
 
 def test_flood_guard_answers_once_then_stays_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(classifier, "openEyeCheck", lambda path: 0)
-    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.25)
+    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.03)
 
     async def scenario(fake: FakeTelegram) -> None:
         for _ in range(25):
@@ -347,10 +340,10 @@ def test_flood_guard_answers_once_then_stays_quiet(tmp_path: Path, monkeypatch: 
 
     fake = run_with_bot(tmp_path, scenario)
     texts = [s.text for s in fake.sent if s.chat_id == 31]
-    assert texts.count("Closed — 75% sure") == 20
+    assert texts.count("Closed — 97% sure") == 20
     assert texts.count(replies.SLOW_DOWN) == 1
     assert len(texts) == 21
-    assert [s.text for s in fake.sent if s.chat_id == 32] == ["Closed — 75% sure"]
+    assert [s.text for s in fake.sent if s.chat_id == 32] == ["Closed — 97% sure"]
 
 
 def test_group_chatter_is_ignored_but_commands_answered(tmp_path: Path) -> None:
@@ -369,12 +362,11 @@ def test_group_chatter_is_ignored_but_commands_answered(tmp_path: Path) -> None:
 
 def test_stopping_finishes_the_answers_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # What SIGTERM does in production (run_polling stops the same way): nothing already received goes unanswered.
-    def slow_check(path: str) -> int:
+    def slow_probability(path: str) -> float:
         time.sleep(0.5)
-        return 0
+        return 0.0
 
-    monkeypatch.setattr(classifier, "openEyeCheck", slow_check)
-    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.0)
+    monkeypatch.setattr(classifier, "open_probability", slow_probability)
 
     async def main() -> FakeTelegram:
         async with FakeTelegram() as fake:
@@ -383,7 +375,7 @@ def test_stopping_finishes_the_answers_in_flight(tmp_path: Path, monkeypatch: py
                 while not fake.downloads:  # the photo is being classified when the stop begins
                     await asyncio.sleep(0.01)
             assert [s.reply_to for s in fake.sent] == [message["message_id"]]
-            assert fake.sent[0].text == "Closed — 100% sure"
+            assert fake.sent[0].text == "Closed — 99% sure"
         return fake
 
     asyncio.run(main())
@@ -405,7 +397,6 @@ def test_face_photo_gets_one_line_per_face_and_a_photo_with_no_face_says_so(tmp_
     face_reply, cat_reply = sorted(fake.sent, key=lambda s: s.reply_to)
     path = tmp_path.parent / "astronaut.jpg"
     path.write_bytes(face)
-    assert face_reply.text == classifier.analyze_photo(path).describe()
+    assert face_reply.text == replies.format_reply(classifier.analyze_photo(path))
     assert face_reply.text.startswith("Face 1: left eye ") and "right eye" in face_reply.text
-    assert "Overall: " in face_reply.text
     assert cat_reply.text.startswith("No face or eye found")

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from bot_helpers import REPO, VERDICT, bot_env, eye_image, files_under, model_error
-from fake_telegram import FakeTelegram
+
+from tests.bot_helpers import REPO, VERDICT, bot_env, eye_image, files_under, model_error
+from tests.fake_telegram import FakeTelegram
 
 needs_model = pytest.mark.skipif(model_error() is not None, reason=f"classifier unavailable: {model_error()}")
 START_TIMEOUT = 90  # importing torch and warming the model up on a busy 2-core machine
@@ -83,7 +84,7 @@ def test_polling_process_answers_a_photo_and_exits_0_on_sigterm(tmp_path: Path) 
 
     asyncio.run(main())
     output = log.read_text()
-    assert "starting in long-polling mode" in output and "stopped" in output
+    assert "online as @" in output and "long-polling mode" in output and "stopped" in output
     assert FakeTelegram().token not in output
     assert "HTTP Request" not in output  # httpx's per-request lines (with URLs) are silenced
     assert bot_dirs(tmp) == [], "the private temporary directory was not removed at shutdown"
@@ -171,3 +172,32 @@ def test_rejected_token_exits_with_a_clear_error_and_never_prints_the_token(tmp_
     assert result.stderr.strip().splitlines()[-1] == (
         "error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather"
     )
+
+
+@needs_model
+def test_rejected_token_without_debug_is_at_most_two_lines_and_no_traceback(tmp_path: Path) -> None:
+    async def main() -> subprocess.CompletedProcess[str]:
+        async with FakeTelegram() as fake:
+            env = bot_env(fake, TELEGRAM_BOT_TOKEN="987654321:WRONG-token")
+            return await asyncio.to_thread(run_bot_briefly, env, tmp_path)
+
+    result = asyncio.run(main())
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    assert 1 <= len(lines) <= 2 and "Traceback" not in result.stderr, result.stderr
+    assert lines[-1] == "error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather"
+
+
+@needs_model
+def test_unreachable_bot_api_is_at_most_two_lines_naming_it(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    env = bot_env(
+        FakeTelegram(),
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot",
+        TELEGRAM_BASE_FILE_URL=f"http://127.0.0.1:{port}/file/bot",
+    )
+    result = run_bot_briefly(env, tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1
+    assert 1 <= len(lines) <= 2 and "Traceback" not in result.stderr, result.stderr
+    assert lines[-1].startswith(f"error: cannot reach the Telegram Bot API at http://127.0.0.1:{port}/bot")

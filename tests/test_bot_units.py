@@ -16,6 +16,7 @@ from bot.flood import Decision, FloodGuard
 from bot.logs import RedactSecrets
 from bot.ratelimit import RepliesFirstRateLimiter
 from bot.replies import EyeVerdict, format_reply, not_an_image, percent, unreadable_image
+from classifier.photo import Eye, Face, PhotoResult
 
 TOKEN = "123456:SECRET-token"
 
@@ -93,24 +94,78 @@ def test_config_accepts_a_token_placeholder_base_url() -> None:
 # ---- reply texts ------------------------------------------------------------------------------------------------
 
 
+class StandInModel:
+    threshold, unsure_below = 0.5, 0.6
+
+
+@pytest.fixture
+def model(monkeypatch: pytest.MonkeyPatch) -> StandInModel:
+    from classifier import photo
+
+    stand_in = StandInModel()
+    monkeypatch.setattr(photo, "load_model", lambda: stand_in)
+    return stand_in
+
+
 @pytest.mark.parametrize(
     ("is_open", "p_open", "text"),
     [
         (True, 0.97, "Open — 97% sure"),
         (False, 0.03, "Closed — 97% sure"),
         (False, 0.29, "Closed — 71% sure"),
-        (True, 0.5, "Open — 50% sure"),
-        (True, 0.9996, "Open — 99% sure"),  # rounded down: never "100%" for a probability below 1
-        (True, 1.0, "Open — 100% sure"),
-        (False, 0.0, "Closed — 100% sure"),
+        (True, 0.9996, "Open — 99% sure"),  # rounded down: never "100%"
+        (True, 1.0, "Open — 99% sure"),  # nor for a probability that rounds to 1 in float32
+        (False, 0.0, "Closed — 99% sure"),
+        (True, 0.5, "Hard to tell — 50% open"),  # under the model's confidence floor: no coin-flip verdict
+        (False, 0.45, "Hard to tell — 45% open"),
     ],
 )
-def test_format_reply(is_open: bool, p_open: float, text: str) -> None:
+def test_format_reply(model, is_open: bool, p_open: float, text: str) -> None:
     assert format_reply(EyeVerdict(is_open=is_open, p_open=p_open)) == text
 
 
-def test_percent_floors_without_float_surprises() -> None:
-    assert [percent(x / 100) for x in range(101)] == list(range(101))
+def test_percent_floors_without_float_surprises_and_never_says_100() -> None:
+    assert [percent(x / 100) for x in range(101)] == [*range(100), 99]
+
+
+def eye(p_open: float | None, width: float = 30.0) -> Eye:
+    return Eye((0, 0, 1, 1), ((0, 0), (1, 0), (1, 1), (0, 1)), width, p_open)
+
+
+def face(left: float | None, right: float | None) -> Face:
+    width = 30.0 if left is not None else 6.0
+    return Face((0, 0, 10, 10), eye(left, width), eye(right, width), roll=0.0)
+
+
+def faces(*pairs: tuple[float | None, float | None], found: int | None = None) -> PhotoResult:
+    return PhotoResult("face", tuple(face(*pair) for pair in pairs), None, found or len(pairs))
+
+
+def test_one_face_gets_a_line_per_eye_and_one_verdict_from_both(model) -> None:
+    text = format_reply(faces((0.98, 0.07))).splitlines()
+    assert text[0] == "Face 1: left eye open (98%), right eye closed (93%): one eye closed"
+    assert "person's own" in text[1]
+    assert format_reply(faces((0.9, 0.8))).startswith(
+        "Face 1: left eye open (90%), right eye open (80%): eyes open (97% sure)"
+    )
+    assert ": eyes closed (97% sure)" in format_reply(faces((0.1, 0.2)))
+    assert ": hard to tell (50% open)" in format_reply(faces((0.6, 0.4)))
+
+
+def test_group_photo_and_too_small_faces(model) -> None:
+    assert format_reply(faces((0.9, 0.9), (0.8, 0.7))).splitlines()[2] == "Overall: everyone's eyes are open"
+    assert "Overall: everyone's eyes are closed" in format_reply(faces((0.1, 0.1), (0.2, 0.3)))
+    mixed = format_reply(faces((0.9, 0.9), (0.1, 0.2), (None, None), (0.6, 0.4), found=12)).splitlines()
+    assert mixed[2] == "Face 3: too small to judge (eyes 6 px wide, need 10)"
+    assert "(8 smaller faces not shown)" in mixed
+    assert "Overall: eyes closed on face 2; hard to tell on face 4" in mixed
+    small = format_reply(faces((None, None)))
+    assert "closer or sharper" in small and "person's own" not in small
+
+
+def test_close_up_and_nothing_found(model) -> None:
+    assert format_reply(PhotoResult("eye_closeup", (), eye(0.2), 0)) == "Eye close-up: Closed — 80% sure"
+    assert format_reply(PhotoResult("nothing", (), None, 0)).startswith("No face or eye found in this photo.")
 
 
 def test_unreadable_image_keeps_the_reason_readable() -> None:
@@ -242,12 +297,14 @@ def test_requests_without_a_chat_are_not_limited() -> None:
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_env_example_lists_exactly_the_variables_the_bot_reads() -> None:
+def test_env_example_lists_exactly_the_variables_the_bot_and_its_classifier_read() -> None:
     read = set(re.findall(r'environ, "([A-Z_]+)"', (REPO / "bot" / "config.py").read_text()))
     listed = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (REPO / ".env.example").read_text(), flags=re.MULTILINE))
     assert "TELEGRAM_BOT_TOKEN" in read and "WEBHOOK_URL" in read
     proxy = {"HTTPS_PROXY", "NO_PROXY"}  # read by urllib for bot/transport.py, not by config.py
-    assert listed == read | proxy
+    from classifier.model import THREADS_ENV  # read by the classifier the bot runs
+
+    assert listed == read | proxy | {THREADS_ENV}
 
 
 def test_procfile_runs_the_bot_as_a_polling_worker() -> None:

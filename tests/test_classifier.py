@@ -15,7 +15,7 @@ from PIL import Image
 
 import classifier
 from classifier import open_probabilities, open_probability, openEyeCheck
-from classifier.data import pool_dir
+from training.data import pool_dir
 
 REPO = Path(__file__).resolve().parent.parent
 POOL = pool_dir()
@@ -66,7 +66,7 @@ def test_batch_equals_one_at_a_time(crops):
 def test_same_answer_every_call_and_every_load(crops):
     first = open_probabilities(crops)
     assert open_probabilities(crops) == first
-    fresh = classifier.load_model(classifier.inference.WEIGHTS)  # a second, uncached load of the same file
+    fresh = classifier.load_model(classifier.model.WEIGHTS)  # a second, uncached load of the same file
     np.testing.assert_allclose(fresh.probabilities(np.stack([classifier.images.load_eye(p) for p in crops])), first)
 
 
@@ -209,27 +209,63 @@ def test_fresh_process_answers_without_importing_the_bot_or_torch(crops):
     assert imported == "[]"
 
 
-def test_cli_prints_csv_rows_for_files_and_folders(crops, tmp_path):
+def test_cli_prints_csv_rows_for_files_and_folders_and_goes_on_past_a_bad_file(crops, tmp_path):
     for path in crops[:3]:
         (tmp_path / path.name).write_bytes(path.read_bytes())
     (tmp_path / "broken.jpg").write_bytes(b"nope")
+    (tmp_path / "notes.txt").write_text("not an image, by its name")
     result = run_python("-m", "classifier", str(crops[4]), str(tmp_path))
     assert result.returncode == 1  # one file failed
-    assert "broken.jpg" in result.stderr
+    errors = result.stderr.strip().splitlines()
+    assert any("broken.jpg" in line and line.startswith("error: ") for line in errors)
+    assert "skipped 1 file that is not an image" in result.stderr
+    assert errors[-1] == "error: 1 of 5 images could not be judged"
     lines = result.stdout.strip().split("\n")
-    assert lines[0] == "path,label,p_open"
+    assert lines[0] == "path,label,p_open,found"
     rows = [line.split(",") for line in lines[1:]]
-    assert len(rows) == 5
-    assert rows[0][0] == str(crops[4])
-    for path, label, p in rows:
-        if path.endswith("broken.jpg"):
-            assert label == "error"
-        else:
-            assert label == ("open" if float(p) >= 0.5 else "closed")
-            assert abs(float(p) - open_probability(path)) < 1e-3
+    assert [row[0] for row in rows] == [str(crops[4])] + [str(tmp_path / p.name) for p in crops[:3]]
+    for path, label, p, found in rows:
+        assert found == "crop" and label == ("open" if float(p) >= 0.5 else "closed")
+        assert abs(float(p) - open_probability(path)) < 1e-3
 
 
-def test_cli_without_arguments_shows_usage():
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/no/such/folder"], "error: no such file or folder: /no/such/folder"),
+        ([""], "error: an empty path was given"),
+    ],
+)
+def test_cli_names_a_missing_path_in_one_line_and_fails(args, message):
+    result = run_python("-m", "classifier", *args)
+    assert (result.returncode, result.stdout, result.stderr.strip()) == (1, "", message)
+
+
+def test_cli_on_an_empty_folder_says_so_in_one_line_and_fails(tmp_path):
+    result = run_python("-m", "classifier", str(tmp_path))
+    assert (result.returncode, result.stdout, result.stderr.strip()) == (
+        1,
+        "",
+        f"error: no images in folder {tmp_path}",
+    )
+
+
+def test_cli_help_is_plain_text_and_no_arguments_is_a_usage_error():
+    result = run_python("-m", "classifier", "--help")
+    assert result.returncode == 0 and "PATH" in result.stdout and "``" not in result.stdout
     result = run_python("-m", "classifier")
     assert result.returncode == 2
     assert "usage" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (None, TypeError, "expected the path of an image file .* got NoneType"),
+        (7, TypeError, "got int"),
+        ("", ValueError, "got an empty string"),
+    ],
+)
+def test_what_cannot_name_a_file_is_a_clear_error(value, error, message):
+    with pytest.raises(error, match=message):
+        openEyeCheck(value)
