@@ -52,6 +52,7 @@ def test_export_is_deterministic_and_same_weights_ignores_the_date(tmp_path):
     a = export_onnx(net, tmp_path / "a.onnx", describe(net, trained="2026-01-01"))
     b = export_onnx(net, tmp_path / "b.onnx", describe(net, trained="2026-12-31"))
     assert a.read_bytes() != b.read_bytes() and same_weights(a, b)
+    assert b"/training/" not in a.read_bytes(), "the file must not carry this checkout's source paths"
     c = export_onnx(trained_looking_net(seed=1), tmp_path / "c.onnx", describe(net))
     assert not same_weights(a, c)
 

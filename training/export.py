@@ -84,6 +84,8 @@ def export_onnx(net: EyeNet, path: Path, metadata: dict[str, str], probability: 
         )
         model = onnx.load(raw)
     model.producer_name, model.producer_version = "eye-state training", ""
+    for node in model.graph.node:  # the exporter's stack traces name this checkout's paths and line numbers:
+        del node.metadata_props[:]  # dropped, so the same weights make the same file anywhere
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
