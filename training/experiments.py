@@ -52,6 +52,10 @@ def ablations() -> dict[str, tuple[Recipe, str]]:
             "queue",
         ),
         "200 typical crops, no boundary cases": (SHIPPED, "typical"),
+        "a 23k-parameter student (one convolution per stage) learns from the fine-tuned model": (
+            dataclasses.replace(SHIPPED, student=dataclasses.replace(SHIPPED.student, depth=1)),
+            "queue",
+        ),
     }
 
 

@@ -27,6 +27,8 @@ class NoisyStudent:
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
+    width: int = 16  # the student's shape: the pretrained trunk's own, or a smaller one trained from scratch
+    depth: int = 2
 
 
 @torch.inference_mode()
@@ -48,15 +50,17 @@ def noisy_student(
     progress: bool = True,
     watch: Callable[[int, EyeNet], None] | None = None,
 ) -> EyeNet:
-    """A copy of ``encoder`` trained on ``teacher``'s answers for ``images`` (rows in ``hand_labels`` take the hand
-    label instead). ``watch(epoch, student)`` is called after every epoch; it must leave the student as it was."""
+    """A network trained on ``teacher``'s answers for ``images`` (rows in ``hand_labels`` take the hand label
+    instead): a copy of ``encoder`` when the recipe asks for its shape, else a fresh network of the recipe's
+    shape. ``watch(epoch, student)`` is called after every epoch; it must leave the student as it was."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     targets = soft_targets(teacher, images)
     for row, label in hand_labels.items():
         targets[row] = label
     x, y = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(targets.astype(np.float32))
-    student = copy.deepcopy(encoder)
+    same_shape = (recipe.width, recipe.depth) == (encoder.width, encoder.depth)
+    student = copy.deepcopy(encoder) if same_shape else EyeNet(recipe.width, recipe.depth)
     steps_per_epoch = len(x) // recipe.batch
     optimizer = torch.optim.AdamW(student.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     total = recipe.epochs * steps_per_epoch
