@@ -291,7 +291,7 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     labels = training_labels(int(load_model().meta.get("budget", 200)))
     rows = np.array([position[n] for n in labels])
     y = np.array(list(labels.values()))
-    val_rows = np.array([position[n] for n in labelled_val()])
+    val_rows = np.array([position[n] for n in yardstick.names])
     encoder, _ = pretrained_encoder(images[training_rows(names)], Recipe().simclr, 0, progress=False)
     features = embed(encoder, images)
     flat = images.reshape(len(images), -1)
@@ -323,12 +323,6 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     ]
     plot_curves(yardstick.y, {"shipped": shipped, **scores}, REPORTS / "roc_det.png")
     return scores
-
-
-def labelled_val() -> list[str]:
-    from training.data import labelled
-
-    return list(labelled("val"))
 
 
 def experiments_section(report: Report) -> None:
@@ -457,7 +451,7 @@ def main() -> None:
         "baselines": lambda: baselines_section(report, names, images, yardstick, shipped),
         "budget curve and ablations": lambda: experiments_section(report),
         "speed": lambda: speed_section(report),
-        "examples": lambda: examples_section(report, labelled_val(), yardstick.y, shipped),
+        "examples": lambda: examples_section(report, yardstick.names, yardstick.y, shipped),
     }
     for name, stage in tqdm(stages.items(), desc="report", unit="stage"):
         tqdm.write(f"report: {name}")

@@ -89,6 +89,7 @@ class Yardstick:
         row = {name: i for i, name in enumerate(names)}
         val = labelled("val")
         looks = looks_by_file([look for look in read_looks() if look.split == "val"])
+        self.names = list(val)
         self.images = images[[row[name] for name in val]]
         self.y = np.array(list(val.values()))
         self.unanimous = np.array([unanimous(looks[name]) for name in val])
