@@ -22,8 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from classifier import photo
-from classifier.finder import load_finder
-from classifier.images import open_image
+from classifier.images import open_image, to_model_input
 from classifier.inference import load_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -68,7 +67,6 @@ def bench(repeats: int) -> None:
     start = time.perf_counter()
     load_model()
     photo._dlib_models()
-    load_finder()
     print(f"cold start: models loaded in {1000 * (time.perf_counter() - start):.0f} ms (once per process)")
     everything: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -103,15 +101,15 @@ def sheet(out: Path) -> None:
             if found:
                 _, eyes = photo._eye_crops(gray, found[0][1])
                 ours += [crop for _, _, crop in eyes if crop is not None]
-            elif (hit := load_finder().find(gray)) is not None:
-                closeups.append(hit.crop)
+            elif photo._looks_like_one_eye(open_image(path)):
+                closeups.append(to_model_input(gray))
     else:  # the sample photo only
         gray = long_side(sample("astronaut.png")).convert("L")
         ours = [crop for _, _, crop in photo._eye_crops(gray, photo._find_faces(gray)[0][1])[1]]
     pool = [np.asarray(Image.open(POOL / f"{i * 97 % 4000:06d}.jpg").convert("L")) / 255.0 for i in range(80)]
     zoom, cols, gap, title = 72, 10, 16, 18
     panels = [(f"Our crops from face photos (levelled, side = {photo.FRAME} x eye width)", ours)]
-    panels += [("Close-ups: the window the eye finder picked, as the model reads it", closeups)] if closeups else []
+    panels += [("Close-ups: the centred square the model reads", closeups)] if closeups else []
     panels += [("Pool crops (EyesDataset, training framing)", pool)]
     height = sum(title + zoom * -(-len(crops) // cols) + gap for _, crops in panels)
     canvas = Image.new("L", (cols * zoom, height), 255)
