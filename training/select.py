@@ -7,7 +7,7 @@ per cluster that has no pick yet. Once every common kind of eye has a label, the
 the two halves of the pool meet: the queue's crops ``BOUNDARY_AT`` to ``BOUNDARY_AT + BOUNDARY_COUNT`` are
 boundary cases (``boundary_picks``), and the typical crops go on after them. Measured with the shipped recipe:
 200 typical crops gave 8.53% validation EER (1.58% on unanimous crops), 100 typical and 100 boundary 7.49%
-(0.92%); reports/README.md has the ablation. Validation and reference crops are never selected.
+(1.58%); reports/README.md has the ablation. Validation and reference crops are never selected.
 
     python -m training.select        # embedding of the pretrained encoder (runs/, as training.train caches it)
 
