@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from dotenv import find_dotenv, load_dotenv
 from telegram import Document, Message, PhotoSize, Update
-from telegram.constants import ChatAction
+from telegram.constants import ChatAction, ChatType, MessageEntityType
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
@@ -80,9 +80,17 @@ async def answer(message: Message, text: str) -> None:
 
 
 async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Group -1: runs before every handler; stops the update when the chat is flooding."""
+    """Group -1: runs before every handler; stops the update when the chat is flooding.
+
+    In a group only what the bot answers counts (pictures and commands): chatter it ignores must not use up the
+    chat's budget, nor earn a "slow down" quoting somebody's plain message.
+    """
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
+        return
+    if chat.type != ChatType.PRIVATE and not (
+        message.photo or is_image_document(message.document) or is_command(message)
+    ):
         return
     decision = runtime(context).flood_guard.check(chat.id)
     if decision is Decision.ALLOW:
@@ -107,13 +115,27 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """An uncompressed file: checked as an image if its MIME type or extension says it is one."""
     message = update.effective_message
     document = message.document
+    if not is_image_document(document):
+        if message.chat.type == ChatType.PRIVATE:  # in a group somebody's PDF is not addressed to the bot
+            await answer(message, replies.not_an_image(document.mime_type))
+        return
     extension = PurePosixPath(document.file_name or "").suffix.lower()
     mime_type = (document.mime_type or "").lower()
-    if not (mime_type.startswith("image/") or extension in IMAGE_EXTENSIONS):
-        await answer(message, replies.not_an_image(document.mime_type))
-        return
     suffix = extension if extension in IMAGE_EXTENSIONS else (mimetypes.guess_extension(mime_type) or ".img")
     await check_picture(message, context, document, suffix)
+
+
+def is_image_document(document: Document | None) -> bool:
+    """A file sent as a document that says it is an image, by its MIME type or its extension."""
+    if document is None:
+        return False
+    extension = PurePosixPath(document.file_name or "").suffix.lower()
+    return (document.mime_type or "").lower().startswith("image/") or extension in IMAGE_EXTENSIONS
+
+
+def is_command(message: Message) -> bool:
+    """The message starts with a bot command (/help, /start@this_bot…)."""
+    return any(entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0 for entity in message.entities)
 
 
 async def on_anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -360,6 +360,27 @@ def test_group_chatter_is_ignored_but_commands_answered(tmp_path: Path) -> None:
     assert len(fake.sent) == 1
 
 
+def test_group_chatter_neither_answered_nor_counted_by_the_flood_guard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(classifier, "open_probability", lambda path: 0.03)
+    group = {"id": -100456, "type": "group", "title": "friends"}
+
+    async def scenario(fake: FakeTelegram) -> None:
+        for _ in range(25):  # over the 20-a-minute limit, if chatter counted
+            fake.push(fake.message(56, text="lol") | {"chat": group})
+        pdf = fake.add_file(b"%PDF-1.7 not an image") | {"file_name": "minutes.pdf", "mime_type": "application/pdf"}
+        fake.push(fake.message(56, document=pdf) | {"chat": group})
+        full = fake.add_file(eye_image(0)) | {"width": 24, "height": 24}
+        photo = fake.push(fake.message(56, photo=[full]) | {"chat": group})
+        [reply] = await fake.wait_for_replies(1)
+        assert reply.reply_to == photo["message_id"] and reply.text == "Closed — 97% sure"
+        await asyncio.sleep(0.3)
+
+    fake = run_with_bot(tmp_path, scenario)
+    assert [s.text for s in fake.sent] == ["Closed — 97% sure"]
+
+
 def test_stopping_finishes_the_answers_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # What SIGTERM does in production (run_polling stops the same way): nothing already received goes unanswered.
     def slow_probability(path: str) -> float:
