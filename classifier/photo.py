@@ -16,7 +16,7 @@ How it works, top to bottom:
    pays for one look only. Upside-down faces are not looked for (EXIF orientation is applied before).
    When still no HOG look is sure, dlib's CNN face detector (MMOD) looks at a small upright copy (CNN_PIXELS): it
    finds what HOG misses (children, babies, faces tilted ~20 degrees, dim or low-contrast photos; on the labelled
-   photos turned by 20 degrees it brings the eyes judged right from 64 to 76 of 78) but costs ~0.6 s, so only
+   photos turned by 20 degrees it brings the eyes judged right from 64 to 76 of 78) but costs ~0.4 s, so only
    photos HOG is unsure of pay for it. A weak HOG face it does not confirm is dropped (WEAK_SCORE).
 2. Eyes: dlib's 5-point landmark model puts two points on the corners of each eye, open or closed (it reads the
    whole face, not the eye's appearance; Haar eye cascades miss most closed eyes). The nose point tells which way
@@ -65,7 +65,7 @@ LOOKS = (
     (-60.0, 0.0, 300_000, 1.0, 0.6),  # ~100 degrees; a surer score, as a close-up of one eye scored 0.57 here
 )
 SURE_SCORE = 0.5
-CNN_PIXELS = 60_000  # the CNN detector's look when no HOG look is sure: ~0.6 s here; faces over ~1/4 of the width
+CNN_PIXELS = 60_000  # the CNN detector's look when no HOG look is sure: ~0.4 s here; faces over ~1/4 of the width
 CNN_SCORE = 0.6  # the CNN's detections must be this sure (its faces score about 1.0)
 WEAK_SCORE = 0.2  # an unsure HOG face the CNN does not confirm is kept only from this score (0.03 was an eye close-up)
 SCORE_MARGIN = 1.0  # detections scoring this much below the photo's best face are dropped

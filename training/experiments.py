@@ -1,6 +1,6 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
-    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 1.5 h)
+    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 1 h for all 13)
     python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 3 h more)
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels

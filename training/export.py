@@ -2,7 +2,7 @@
 
 The graph takes ``image``, a float32 (N, 24, 24) batch of grayscale crops in [0, 1] (dynamic N), standardises each
 crop itself (as ``EyeNet.embed`` does), and returns ``logit`` and ``p_open``. What a user must know besides rides in
-the file's metadata (``classifier.model.METADATA_KEYS``): input, threshold, label convention, architecture,
+the file's metadata (``classifier.load_model().meta``): input, threshold, label convention, architecture,
 parameters, labels used, validation figures, training date and commit.
 """
 

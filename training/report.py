@@ -1,6 +1,6 @@
 """Write the validation report into ``reports/`` (README.md, figures.json and PNGs), in one command.
 
-    python -m training.report          # ≈ 5 min on 2 cores: shipped model, labels, baselines, curves, speed
+    python -m training.report          # ≈ 1 min with the encoder cached by training (≈ 14 min without)
     python -m training.report --full   # first runs python -m training.experiments (budget curve, ablations)
 
 Everything is measured on the validation crops of ``labels/labels.csv`` (a seeded random draw of the pool, never
