@@ -169,6 +169,30 @@ def test_no_face_no_eye(model: StandInModel, save, name: str) -> None:
     assert model.seen == []
 
 
+THIN_IMAGES = ((4, 101), (1, 101), (101, 2), (200, 3), (3, 3000))
+
+
+def test_thin_images_are_no_face_and_the_process_survives(tmp_path: Path) -> None:
+    """dlib's CNN detector corrupted memory on a view a few pixels thin: the next photo aborted the process.
+
+    In a child process, since the failure was an abort (glibc's invalid pointer), not an exception.
+    """
+    for width, height in THIN_IMAGES:
+        Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(tmp_path / f"{width}x{height}.png")
+    code = (
+        "import sys; from pathlib import Path; from classifier import photo\n"
+        "for path in sorted(Path(sys.argv[1]).glob('*.png')):\n"
+        "    assert photo.analyze_photo(path).kind == 'nothing', path\n"
+        "    assert photo.analyze_photo(sys.argv[2]).kind == 'face'  # dlib still works after each\n"
+        "print('survived')\n"
+    )
+    astronaut = tmp_path / "astronaut.jpg"
+    sample("astronaut.png").save(astronaut)
+    command = [sys.executable, "-c", code, str(tmp_path), str(astronaut)]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert run.returncode == 0 and run.stdout.strip() == "survived", run.stderr[-500:]
+
+
 def test_small_eye_crop_is_judged_as_one_eye_like_open_eye_check(save) -> None:
     """A pool-sized crop takes the eye path, with exactly the number ``open_probability`` gives (real model)."""
     if not WEIGHTS.exists():
