@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -52,8 +53,10 @@ def is_eye_crop(path: str) -> bool:
     """True for a crop-sized image (the pool's kind), from the header alone; False when unsure (the full path
     through ``analyze_photo`` then reads it, and says why if it cannot)."""
     try:
-        with Image.open(path) as image:
-            return max(image.size) <= CROP_SIDE
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # analyze_photo refuses it in words
+            with Image.open(path) as image:
+                return max(image.size) <= CROP_SIDE
     except Exception:  # noqa: BLE001 — any failure here is reported properly by analyze_photo
         return False
 

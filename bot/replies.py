@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Message
 
+from classifier.inference import load_model
 from classifier.photo import MIN_EYE_PX, Face, PhotoResult, state_of
 
 MAX_DOWNLOAD_MB = 20  # Telegram's Bot API refuses to hand bots files larger than this
@@ -74,7 +75,9 @@ def sure(p_open: float, is_open: bool) -> str:
 def eye_line(side: str, p_open: float | None) -> str:
     if p_open is None:
         return f"{side} eye too small"
-    return f"{side} eye open ({percent(p_open)}%)" if p_open >= 0.5 else f"{side} eye closed ({percent(1 - p_open)}%)"
+    if p_open >= load_model().threshold:  # the weights' threshold, as Eye.label and the face verdict use
+        return f"{side} eye open ({percent(p_open)}%)"
+    return f"{side} eye closed ({percent(1 - p_open)}%)"
 
 
 def face_verdict(face: Face) -> str:

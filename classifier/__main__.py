@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                     writer.writerow([str(path), label, f"{verdict.p_open:.4f}", verdict.found])
                 else:
                     failed += 1
-                    print(f"error: {verdict}", file=sys.stderr)
+                    message = str(verdict) or type(verdict).__name__
+                    print(f"error: {message if str(path) in message else f'{path}: {message}'}", file=sys.stderr)
             bar.update(len(chunk))
     if failed and len(files) > 1:
         print(f"error: {failed} of {len(files)} images could not be judged", file=sys.stderr)
@@ -95,4 +97,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error while exiting
+        sys.exit(1)

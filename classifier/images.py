@@ -63,12 +63,16 @@ def open_image(path: PathLike) -> Image.Image:
                 image = ImageOps.exif_transpose(image)
                 return _to_luminance_or_rgb(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ValueError(f"{path} looks like a decompression bomb: {error}") from error
+        raise ValueError(f"{path} is too big an image to open safely (over the {MAX_PIXELS:,} pixel limit)") from error
     except UnidentifiedImageError as error:
         raise ValueError(f"{path} is not an image Pillow can read (unknown or unsupported format)") from error
     except (OSError, SyntaxError, EOFError) as error:
         # Pillow reports truncated or corrupt data as OSError/SyntaxError depending on the codec.
         raise ValueError(f"{path} is a damaged or truncated image: {error}") from error
+    except ValueError as error:  # ours name the file; Pillow's own ("invalid palette size"…) do not
+        if str(path) in str(error):
+            raise
+        raise ValueError(f"{path} is a damaged image: {error}") from error
 
 
 def _to_luminance_or_rgb(image: Image.Image) -> Image.Image:
@@ -126,7 +130,7 @@ def fast_crop(path: PathLike) -> np.ndarray | None:
 
 
 def _read_gray_jpeg_crop(path: PathLike) -> np.ndarray | None:
-    """The pool's own kind of file (a small grayscale JPEG with no EXIF) decoded by libjpeg-turbo directly.
+    """The pool's own kind of file (a small grayscale JPEG with no EXIF or XMP) decoded by libjpeg-turbo directly.
 
     Pillow spends ~180 µs opening a 24x24 JPEG (format sniffing, Python marker parsing), simplejpeg ~30 µs, with
     the same pixels. Anything else, and any failure, returns None: ``open_image`` then reads it, or says what is
@@ -138,8 +142,9 @@ def _read_gray_jpeg_crop(path: PathLike) -> np.ndarray | None:
             data = os.read(handle, FAST_PATH_BYTES + 1)
         finally:
             os.close(handle)
-        if len(data) > FAST_PATH_BYTES or not data.startswith(b"\xff\xd8") or b"Exif\x00\x00" in data:
-            return None  # big, not a JPEG, or with EXIF (which may rotate it): Pillow's path handles all three
+        rotatable = b"Exif\x00\x00" in data or b"http://ns.adobe.com/xap/1.0/" in data  # EXIF or XMP orientation
+        if len(data) > FAST_PATH_BYTES or not data.startswith(b"\xff\xd8") or rotatable:
+            return None  # big, not a JPEG, or possibly rotated by its metadata: Pillow's path handles all three
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
         if colorspace != "Gray" or max(height, width) > CROP_SIDE:
             return None

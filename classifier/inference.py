@@ -8,6 +8,7 @@ close-up with its eye. A photo where neither is found is read as the eye it was 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -70,29 +71,31 @@ def _judge_photo(image) -> Judgement:
     return Judgement(float(load_model().probabilities(to_model_input(image)[None])[0]), "no eye found", 1)
 
 
-def judge_each(paths: Iterable[PathLike]) -> list[Judgement | OSError | ValueError]:
+def judge_each(paths: Iterable[PathLike]) -> list[Judgement | Exception]:
     """``judge`` for many paths, crops batched (same numbers as one at a time); a file that cannot be read or
-    judged gets its exception in its place instead of stopping the others."""
-    read: list = []
-    for path in paths:
+    judged gets its exception in its place instead of stopping the others. A photo is judged as soon as it is
+    read, so only the small crops are held at once."""
+    out: list[Judgement | Exception | None] = []
+    crops: list[np.ndarray] = []
+    for path in _each(paths):
         try:
-            read.append(_read(path))
-        except (OSError, ValueError) as error:
-            read.append(error)
-    crops = [item[0] for item in read if isinstance(item, tuple) and item[0] is not None]
+            crop, image = _read(path)
+            if crop is None:
+                out.append(_judge_photo(image))
+                continue
+        except Exception as error:  # noqa: BLE001 — one bad file must not stop the batch; it is returned, not lost
+            out.append(error)
+            continue
+        out.append(None)  # the crop's place, filled below from one batched model call
+        crops.append(crop)
     p_crops = iter(load_model().probabilities(np.stack(crops)) if crops else [])
-    out: list[Judgement | OSError | ValueError] = []
-    for item in read:
-        if not isinstance(item, tuple):
-            out.append(item)
-        elif item[0] is not None:
-            out.append(Judgement(float(next(p_crops)), "crop", 1))
-        else:
-            try:
-                out.append(_judge_photo(item[1]))
-            except (OSError, ValueError) as error:
-                out.append(error)
-    return out
+    return [Judgement(float(next(p_crops)), "crop", 1) if item is None else item for item in out]
+
+
+def _each(paths: Iterable[PathLike]) -> Iterable[PathLike]:
+    if isinstance(paths, (str, bytes, os.PathLike)):  # a lone path would be iterated letter by letter
+        raise TypeError(f"expected a list of paths, got the single path {paths!r}: use open_probability for one")
+    return paths
 
 
 def judge_many(paths: Iterable[PathLike]) -> list[Judgement]:

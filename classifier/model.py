@@ -40,8 +40,9 @@ class EyeModel:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"model weights not found: {self.path} (python -m training.train writes them)")
+        options = session_options()  # a bad EYE_THREADS is its own error, not "damaged weights"
         try:
-            self.session = ort.InferenceSession(self.path, session_options(), providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(self.path, options, providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
             raise ValueError(f"{self.path} is not a readable ONNX model (truncated or damaged?): {error}") from error
         self.meta: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)

@@ -269,3 +269,63 @@ def test_cli_help_is_plain_text_and_no_arguments_is_a_usage_error():
 def test_what_cannot_name_a_file_is_a_clear_error(value, error, message):
     with pytest.raises(error, match=message):
         openEyeCheck(value)
+
+
+def test_small_gray_jpeg_with_xmp_rotation_reads_as_analyze_photo_reads_it(tmp_path, reference):
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="3"/></rdf:RDF></x:xmpmeta>'
+    )
+    path = tmp_path / "xmp.jpg"
+    reference.convert("L").resize((24, 24)).save(path, quality=95, xmp=xmp)
+    assert classifier.images._read_gray_jpeg_crop(path) is None  # left to Pillow, which applies XMP orientation
+    assert open_probability(path) == pytest.approx(classifier.analyze_photo(path).p_open, abs=1e-6)
+
+
+@pytest.mark.parametrize("single", ["/some/eye.jpg", Path("/some/eye.jpg")])
+def test_batch_forms_refuse_a_single_path_in_words(single):
+    for batch in (open_probabilities, classifier.eye_states):
+        with pytest.raises(TypeError, match="single path"):
+            batch(single)
+
+
+def test_pillows_own_errors_name_the_file(tmp_path):
+    path = tmp_path / "truncated.ppm"
+    path.write_bytes(b"P5\n24 ")
+    with pytest.raises(ValueError, match="truncated.ppm"):
+        open_probability(path)
+
+
+def test_bad_eye_threads_is_named_not_blamed_on_the_weights(monkeypatch):
+    monkeypatch.setenv("EYE_THREADS", "two")
+    with pytest.raises(ValueError, match="^EYE_THREADS must be"):
+        classifier.model.EyeModel()
+
+
+def test_cli_goes_on_past_a_file_that_fails_in_any_way(crops, tmp_path, monkeypatch, capsys):
+    """Not only unreadable files: any failure judging one image is its line on stderr, and the others get rows."""
+    from classifier import __main__ as cli
+    from classifier import inference
+
+    real = inference._read
+
+    def failing(path):
+        if Path(path).name == "strange.png":
+            raise RuntimeError("dlib: offset+size() <= t.size()")
+        return real(path)
+
+    monkeypatch.setattr(inference, "_read", failing)
+    Image.new("L", (24, 24)).save(tmp_path / "strange.png")
+    assert cli.main(["--quiet", str(crops[0]), str(tmp_path / "strange.png"), str(crops[1])]) == 1
+    out, err = capsys.readouterr()
+    assert [row.split(",")[0] for row in out.splitlines()[1:]] == [str(crops[0]), str(crops[1])]
+    assert f"error: {tmp_path / 'strange.png'}: dlib: offset+size() <= t.size()" in err.splitlines()
+
+
+def test_cli_piped_into_head_stops_quietly(crops, tmp_path):
+    for i in range(2000):  # more rows than a pipe holds, so the writer meets the closed pipe
+        (tmp_path / f"{i:04d}.jpg").write_bytes(crops[i % len(crops)].read_bytes())
+    command = f"{sys.executable} -m classifier --quiet {tmp_path} | head -1"
+    result = subprocess.run(command, shell=True, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "path,label,p_open,found"
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
