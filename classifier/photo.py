@@ -71,7 +71,8 @@ WEAK_SCORE = 0.2  # an unsure HOG face the CNN does not confirm is kept only fro
 SCORE_MARGIN = 1.0  # detections scoring this much below the photo's best face are dropped
 FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the pool (see reports/)
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
-CLOSE_UP_EDGES = 1.2  # horizontal over vertical edges in a close-up (the 12 labelled: 1.29-2.22; whole cat, cup, rocket photos 0.75-1.12)
+# Horizontal over vertical edges in a close-up (the 12 labelled ones: 1.29-2.22; whole cat, cup, rocket: 0.75-1.12).
+CLOSE_UP_EDGES = 1.2
 MIN_FACE_SIDE = 40  # an image thinner than this holds no face with judgeable eyes (and crashes dlib's CNN)
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
