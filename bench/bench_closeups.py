@@ -55,14 +55,20 @@ def negatives() -> list[tuple[str, Image.Image]]:
         out.append((f"{name} (whole)", image))
         width, height = image.size
         for _ in range(40):
+            aspect = rng.uniform(0.8, 2.5)  # the shapes a close-up may have, so every crop meets the rule's test
             w = int(rng.uniform(0.25, 0.9) * width)
-            h = min(height, int(w / rng.uniform(0.8, 2.5)))
+            h = int(w / aspect)
+            if h > height:
+                w, h = int(height * aspect), height
             x, y = rng.integers(0, width - w + 1), rng.integers(0, height - h + 1)
             if max(w, h) > photo.SMALL_EYE_IMAGE:
                 out.append((f"{name} (crop)", image.crop((x, y, x + w, y + h))))
     for path in sorted(PHOTOS.glob("face_*.jpg")):
         image = open_image(path).convert("RGB")
-        out.append(("lower half of a face photo", image.crop((0, image.height // 2, image.width, image.height))))
+        half = image.crop((0, image.height // 2, image.width, image.height))
+        if half.width > 2.5 * half.height:  # a wide photo's lower half: keep the middle, close-up shaped
+            half = half.crop(((half.width - 2 * half.height) // 2, 0, (half.width + 2 * half.height) // 2, half.height))
+        out.append(("lower half of a face photo", half))
     return out
 
 

@@ -55,6 +55,7 @@ logger = logging.getLogger(__name__)
 MAX_DOWNLOAD_BYTES = replies.MAX_DOWNLOAD_MB * 1024 * 1024
 CONCURRENT_UPDATES = 64  # in flight at once; bounds memory (each holds at most one downloaded file)
 INFERENCE_THREADS = 2  # the machine's cores; more threads would only contend for them
+COMMANDS = ("start", "help")  # both answered with the help text
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
 IMAGE_EXTENSIONS |= {".avif", ".svg", ".ico", ".ppm", ".pgm", ".pbm", ".tga"}  # tried, and answered if unreadable
 
@@ -89,7 +90,7 @@ async def flood_guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if message is None or chat is None:
         return
     if chat.type != ChatType.PRIVATE and not (
-        message.photo or is_image_document(message.document) or is_command(message)
+        message.photo or is_image_document(message.document) or is_our_command(message, context.bot.username)
     ):
         return
     decision = runtime(context).flood_guard.check(chat.id)
@@ -133,9 +134,13 @@ def is_image_document(document: Document | None) -> bool:
     return (document.mime_type or "").lower().startswith("image/") or extension in IMAGE_EXTENSIONS
 
 
-def is_command(message: Message) -> bool:
-    """The message starts with a bot command (/help, /start@this_bot…)."""
-    return any(entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0 for entity in message.entities)
+def is_our_command(message: Message, username: str | None) -> bool:
+    """The message starts with a command this bot answers: /start or /help, bare or addressed to it."""
+    for entity in message.entities:
+        if entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0:
+            name, _, addressee = (message.text or "")[: entity.length].partition("@")
+            return name[1:].lower() in COMMANDS and addressee.lower() in ("", (username or "").lower())
+    return False
 
 
 async def on_anything_else(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -244,7 +249,7 @@ def build_application(config: Config, *, rate_limit: bool = True, workdir_parent
     )
     new_messages = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, flood_guard), group=-1)
-    application.add_handler(CommandHandler(["start", "help"], help_command, filters=new_messages))
+    application.add_handler(CommandHandler(list(COMMANDS), help_command, filters=new_messages))
     application.add_handler(MessageHandler(new_messages & filters.PHOTO, on_photo))
     application.add_handler(MessageHandler(new_messages & filters.Document.ALL, on_document))
     # In groups the bot only speaks when spoken to with a picture or a command; chatter gets no guidance.

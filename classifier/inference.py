@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -75,6 +76,10 @@ def judge_each(paths: Iterable[PathLike]) -> list[Judgement | Exception]:
     """``judge`` for many paths, crops batched (same numbers as one at a time); a file that cannot be read or
     judged gets its exception in its place instead of stopping the others. A photo is judged as soon as it is
     read, so only the small crops are held at once."""
+    return _judge_all(paths, stop_at_error=False)
+
+
+def _judge_all(paths: Iterable[PathLike], stop_at_error: bool) -> list[Judgement | Exception]:
     out: list[Judgement | Exception | None] = []
     crops: list[np.ndarray] = []
     for path in _each(paths):
@@ -83,7 +88,13 @@ def judge_each(paths: Iterable[PathLike]) -> list[Judgement | Exception]:
             if crop is None:
                 out.append(_judge_photo(image))
                 continue
+        except (ImportError, MemoryError):
+            raise  # the installation or the machine, not this file: every other file would fail the same way
         except Exception as error:  # noqa: BLE001 — one bad file must not stop the batch; it is returned, not lost
+            if stop_at_error:
+                raise
+            traceback.clear_frames(error.__traceback__)  # keep the message, free the decoded photo its frames hold
+            image = None  # this frame is in every traceback too, and cannot be cleared while it runs
             out.append(error)
             continue
         out.append(None)  # the crop's place, filled below from one batched model call
@@ -99,11 +110,9 @@ def _each(paths: Iterable[PathLike]) -> Iterable[PathLike]:
 
 
 def judge_many(paths: Iterable[PathLike]) -> list[Judgement]:
-    """``judge`` for many paths, crops batched; the first file that cannot be read raises, as ``judge`` would."""
-    judged = judge_each(paths)
-    if error := next((j for j in judged if not isinstance(j, Judgement)), None):
-        raise error
-    return judged
+    """``judge`` for many paths, crops batched; the first file that cannot be read raises at once, as ``judge``
+    would."""
+    return [j for j in _judge_all(paths, stop_at_error=True) if isinstance(j, Judgement)]  # all are, or it raised
 
 
 def open_probability(path: PathLike) -> float:

@@ -239,6 +239,8 @@ def _cnn_faces(gray: Image.Image) -> tuple | None:
     """The CNN face detector's look at a small upright copy: (view, to_photo, rects, scores), or None."""
     _, _, cnn = _dlib_models()
     view, to_photo = _view(gray, 0.0, 0.0, CNN_PIXELS, 2.0)
+    if min(view.shape[:2]) < MIN_FACE_SIDE:
+        return None  # a long thin photo shrinks to a view a few pixels thin, on which dlib's CNN corrupts memory
     with _detecting:
         found = [d for d in cnn(view, 0) if d.confidence >= CNN_SCORE]
     return (view, to_photo, [d.rect for d in found], [d.confidence for d in found]) if found else None

@@ -367,8 +367,10 @@ def test_group_chatter_neither_answered_nor_counted_by_the_flood_guard(
     group = {"id": -100456, "type": "group", "title": "friends"}
 
     async def scenario(fake: FakeTelegram) -> None:
+        other_bot = [{"type": "bot_command", "offset": 0, "length": 15}]
         for _ in range(25):  # over the 20-a-minute limit, if chatter counted
             fake.push(fake.message(56, text="lol") | {"chat": group})
+            fake.push(fake.message(56, text="/start@otherbot", entities=other_bot) | {"chat": group})
         pdf = fake.add_file(b"%PDF-1.7 not an image") | {"file_name": "minutes.pdf", "mime_type": "application/pdf"}
         fake.push(fake.message(56, document=pdf) | {"chat": group})
         full = fake.add_file(eye_image(0)) | {"width": 24, "height": 24}

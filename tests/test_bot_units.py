@@ -326,3 +326,12 @@ def test_main_refuses_to_start_without_the_model(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(SystemExit) as stopped:
         bot.app.main()
     assert str(stopped.value) == "error: the classifier cannot start: model weights not found: weights/eyenet.npz"
+
+
+def test_eye_line_follows_the_weights_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifier
+    from bot.replies import eye_line
+
+    monkeypatch.setattr(classifier.load_model(), "threshold", 0.7)
+    assert eye_line("left", 0.6) == "left eye closed (40%)"
+    assert eye_line("right", 0.75) == "right eye open (75%)"

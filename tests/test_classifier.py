@@ -114,7 +114,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     png = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 10))
     path = tmp_path / "bomb.png"
     path.write_bytes(png + _png_chunk(b"IEND", b""))
-    with pytest.raises(ValueError, match="decompression bomb|pixel limit"):
+    with pytest.raises(ValueError, match="too big an image to open safely|pixels, over the"):
         openEyeCheck(path)
 
 
@@ -329,3 +329,55 @@ def test_cli_piped_into_head_stops_quietly(crops, tmp_path):
     result = subprocess.run(command, shell=True, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip() == "path,label,p_open,found"
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+def photo_paths(tmp_path: Path, count: int) -> list[Path]:
+    paths = [tmp_path / f"photo{i}.png" for i in range(count)]
+    for path in paths:
+        Image.new("RGB", (640, 480), (90, 120, 150)).save(path)
+    return paths
+
+
+def test_a_failing_photo_keeps_its_message_but_not_its_pixels(tmp_path, monkeypatch):
+    from classifier import inference, photo
+
+    def failing(image):
+        raise RuntimeError("detector failed")
+
+    monkeypatch.setattr(photo, "analyze_image", failing)
+    [error] = inference.judge_each(photo_paths(tmp_path, 1))
+    assert isinstance(error, RuntimeError) and str(error) == "detector failed"
+    frames, tb = [], error.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    held = [value for frame in frames for value in frame.f_locals.values() if isinstance(value, Image.Image)]
+    assert held == []  # 12 failing 12-megapixel photos held 843 MB through their tracebacks
+
+
+def test_a_broken_installation_stops_the_batch_instead_of_failing_every_file(tmp_path, monkeypatch):
+    from classifier import inference
+
+    def missing(path):
+        raise ImportError("face_recognition_models is not installed")
+
+    monkeypatch.setattr(inference, "_read", missing)
+    with pytest.raises(ImportError):
+        inference.judge_each(photo_paths(tmp_path, 2))
+
+
+def test_open_probabilities_raises_at_the_first_bad_file_without_judging_the_rest(tmp_path, monkeypatch, crops):
+    from classifier import inference
+
+    judged = []
+    real = inference._read
+
+    def counting(path):
+        judged.append(path)
+        return real(path)
+
+    monkeypatch.setattr(inference, "_read", counting)
+    (tmp_path / "bad.jpg").write_bytes(b"nope")
+    with pytest.raises(ValueError, match="bad.jpg"):
+        open_probabilities([tmp_path / "bad.jpg", *crops[:3]])
+    assert judged == [tmp_path / "bad.jpg"]

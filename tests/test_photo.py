@@ -169,7 +169,7 @@ def test_no_face_no_eye(model: StandInModel, save, name: str) -> None:
     assert model.seen == []
 
 
-THIN_IMAGES = ((4, 101), (1, 101), (101, 2), (200, 3), (3, 3000))
+THIN_IMAGES = ((4, 101), (1, 101), (101, 2), (200, 3), (3, 3000), (54, 40000), (40, 40000))  # the last: thin views
 
 
 def test_thin_images_are_no_face_and_the_process_survives(tmp_path: Path) -> None:
