@@ -41,7 +41,7 @@ def classify_image(data: bytes | bytearray, workdir: Path, suffix: str = ".jpg")
             file.write(data)
         if is_eye_crop(name):  # one eye, read as openEyeCheck reads it (its verdict is p_open >= the threshold)
             p_open = classifier.open_probability(name)
-            return EyeVerdict(is_open=p_open >= classifier.load_model().threshold, p_open=p_open)
+            return EyeVerdict(is_open=classifier.load_model().is_open(p_open), p_open=p_open)
         return classifier.analyze_photo(name)
     except ValueError as error:
         raise UnreadableImageError(str(error).replace(name, "the file")) from None

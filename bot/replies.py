@@ -75,7 +75,7 @@ def sure(p_open: float, is_open: bool) -> str:
 def eye_line(side: str, p_open: float | None) -> str:
     if p_open is None:
         return f"{side} eye too small"
-    if p_open >= load_model().threshold:  # the weights' threshold, as Eye.label and the face verdict use
+    if load_model().is_open(p_open):  # the weights' threshold, as Eye.label and the face verdict use
         return f"{side} eye open ({percent(p_open)}%)"
     return f"{side} eye closed ({percent(1 - p_open)}%)"
 

@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     files = [file for raw in args.paths for file in expand(raw, complain)]
     try:
-        threshold = load_model().threshold
+        model = load_model()
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             chunk = files[start : start + CHUNK]
             for path, verdict in zip(chunk, judge_each(chunk), strict=True):  # rows keep the input order
                 if isinstance(verdict, Judgement):
-                    label = "open" if verdict.p_open >= threshold else "closed"
+                    label = "open" if model.is_open(verdict.p_open) else "closed"
                     writer.writerow([str(path), label, f"{verdict.p_open:.4f}", verdict.found])
                 else:
                     failed += 1

@@ -56,7 +56,7 @@ def _read(path: PathLike) -> tuple[np.ndarray | None, object]:
 
 def judge(path: PathLike) -> Judgement:
     """The answer for the image at ``path`` (see the module docstring for how a photo is read)."""
-    crop, image = _read(path)
+    crop, image = _read(path)  # not through judge_many: openEyeCheck's hot path, one crop, no batch bookkeeping
     if crop is not None:
         return Judgement(float(load_model().probabilities(crop[None])[0]), "crop", 1)
     return _judge_photo(image)
@@ -128,10 +128,10 @@ def open_probabilities(paths: Iterable[PathLike]) -> list[float]:
 
 def openEyeCheck(inpIm: PathLike) -> int:  # noqa: N802, N803 — the names the task specifies
     """1 if the eye in the image at the full path ``inpIm`` is open, 0 if closed."""
-    return int(open_probability(inpIm) >= load_model().threshold)
+    return int(load_model().is_open(open_probability(inpIm)))
 
 
 def eye_states(paths: Sequence[PathLike]) -> list[int]:
     """``openEyeCheck`` for many paths at once."""
-    threshold = load_model().threshold
-    return [int(p >= threshold) for p in open_probabilities(paths)]
+    model = load_model()
+    return [int(model.is_open(p)) for p in open_probabilities(paths)]

@@ -57,6 +57,10 @@ class EyeModel:
         # Below this confidence an answer is "hard to tell" (chosen on validation by the training package).
         self.unsure_below = float(self.meta.get("unsure_below", "0.6"))
 
+    def is_open(self, p_open: float) -> bool:
+        """The verdict for a probability: open at or above the file's threshold (every entry point uses this)."""
+        return p_open >= self.threshold
+
     @property
     def parameters(self) -> int:
         return int(self.meta.get("parameters", "0"))

@@ -96,7 +96,7 @@ def state_of(p_open: float) -> Literal["open", "closed", "unsure"]:
     model = load_model()
     if max(p_open, 1 - p_open) < model.unsure_below:
         return "unsure"
-    return "open" if p_open >= model.threshold else "closed"
+    return "open" if model.is_open(p_open) else "closed"
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class Eye:
     def label(self) -> Literal["open", "closed", "too small"]:
         if self.p_open is None:
             return "too small"
-        return "open" if self.p_open >= load_model().threshold else "closed"
+        return "open" if load_model().is_open(self.p_open) else "closed"
 
 
 @dataclass(frozen=True)

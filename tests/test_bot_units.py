@@ -16,6 +16,7 @@ from bot.flood import Decision, FloodGuard
 from bot.logs import RedactSecrets
 from bot.ratelimit import RepliesFirstRateLimiter
 from bot.replies import EyeVerdict, format_reply, not_an_image, percent, unreadable_image
+from classifier.model import EyeModel
 from classifier.photo import Eye, Face, PhotoResult
 
 TOKEN = "123456:SECRET-token"
@@ -96,6 +97,7 @@ def test_config_accepts_a_token_placeholder_base_url() -> None:
 
 class StandInModel:
     threshold, unsure_below = 0.5, 0.6
+    is_open = EyeModel.is_open  # the real rule, on the stand-in's threshold
 
 
 @pytest.fixture

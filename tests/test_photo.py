@@ -20,7 +20,7 @@ from PIL import Image
 
 from classifier import open_probability, photo
 from classifier.images import PHOTO_SQUARE, eye_box, open_image
-from classifier.model import WEIGHTS
+from classifier.model import WEIGHTS, EyeModel
 from classifier.photo import Eye, Face, PhotoResult, analyze_photo, combined_p_open
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,6 +40,7 @@ class StandInModel:
     """Records the crops it is shown and calls every eye 90% open."""
 
     threshold, unsure_below = 0.5, 0.6
+    is_open = EyeModel.is_open  # the real rule, on the stand-in's threshold
 
     def __init__(self) -> None:
         self.seen: list[np.ndarray] = []
