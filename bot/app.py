@@ -49,6 +49,7 @@ from bot.flood import Decision, FloodGuard
 from bot.logs import configure_logging
 from bot.ratelimit import RepliesFirstRateLimiter
 from bot.transport import AiohttpRequest
+from classifier.images import IMAGE_SUFFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ MAX_DOWNLOAD_BYTES = replies.MAX_DOWNLOAD_MB * 1024 * 1024
 CONCURRENT_UPDATES = 64  # in flight at once; bounds memory (each holds at most one downloaded file)
 INFERENCE_THREADS = 2  # the machine's cores; more threads would only contend for them
 COMMANDS = ("start", "help")  # both answered with the help text
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
-IMAGE_EXTENSIONS |= {".avif", ".svg", ".ico", ".ppm", ".pgm", ".pbm", ".tga"}  # tried, and answered if unreadable
 
 
 @dataclass
@@ -122,7 +121,7 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     extension = PurePosixPath(document.file_name or "").suffix.lower()
     mime_type = (document.mime_type or "").lower()
-    suffix = extension if extension in IMAGE_EXTENSIONS else (mimetypes.guess_extension(mime_type) or ".img")
+    suffix = extension if extension in IMAGE_SUFFIXES else (mimetypes.guess_extension(mime_type) or ".img")
     await check_picture(message, context, document, suffix)
 
 
@@ -131,7 +130,7 @@ def is_image_document(document: Document | None) -> bool:
     if document is None:
         return False
     extension = PurePosixPath(document.file_name or "").suffix.lower()
-    return (document.mime_type or "").lower().startswith("image/") or extension in IMAGE_EXTENSIONS
+    return (document.mime_type or "").lower().startswith("image/") or extension in IMAGE_SUFFIXES
 
 
 def is_our_command(message: Message, username: str | None) -> bool:
