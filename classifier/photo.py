@@ -73,7 +73,7 @@ FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the p
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
 # Horizontal over vertical edges in a close-up (the 12 labelled ones: 1.29-2.22; whole cat, cup, rocket: 0.75-1.12).
 CLOSE_UP_EDGES = 1.2
-MIN_FACE_SIDE = 40  # an image thinner than this holds no face with judgeable eyes (and crashes dlib's CNN)
+MIN_FACE_SIDE = 40  # the CNN detector never looks at a view thinner than this: dlib corrupts memory on a few pixels
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
 SMALL_EYE_IMAGE = CROP_SIDE  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
@@ -264,8 +264,6 @@ def _landmarks(gray: Image.Image, view, to_photo, rects, scores) -> list[tuple[B
 
 def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
     """Every face HOG finds or, when HOG is unsure, the CNN finds, each with its landmarks."""
-    if min(gray.size) < MIN_FACE_SIDE:
-        return []  # no judgeable face fits, and dlib's CNN corrupts memory on a view a few pixels thin
     best, chosen = _hog_faces(gray)
     if best < SURE_SCORE:
         cnn = _cnn_faces(gray)
