@@ -68,16 +68,76 @@ def test_unsure_floor_is_where_validation_answers_stop_being_reliable():
     assert unsure_floor(y, p) == 0.7
 
 
-def test_training_labels_leave_unsure_and_unusable_crops_out():
-    from training.data import read_labels
+def test_training_labels_are_typical_crops_labelled_with_the_share_of_looks_that_said_open():
+    from training.data import looks_by_file, open_share, read_labels, read_looks
     from training.labelling import train_queue
     from training.train import training_labels
 
-    labels = training_labels(200)
     decided = {r.file: r.label for r in read_labels()}
+    looks = looks_by_file(read_looks())
+    typical = [name for name, reason in train_queue() if not reason.startswith("boundary")][:200]
+    labels = training_labels(200)
+    assert set(labels) == {name for name in typical if decided.get(name) in ("open", "closed")}
+    assert all(labels[name] == open_share(looks[name]) for name in labels)
+    assert all((labels[name] >= 0.5) == (decided[name] == "open") for name in labels)
+    assert 0 < sum(0 < share < 1 for share in labels.values()) < len(labels)  # some crops split their looks
+    hard = training_labels(200, soft=False)
+    assert hard == {name: float(decided[name] == "open") for name in labels}
     first = [name for name, _ in train_queue()[:200]]
-    assert set(labels) == {name for name in first if decided.get(name) in ("open", "closed")}
-    assert all(labels[name] == (decided[name] == "open") for name in labels)
+    with_boundary = training_labels(200, typical_only=False)
+    assert set(with_boundary) == {name for name in first if decided.get(name) in ("open", "closed")}
+    assert set(with_boundary) != set(labels)
+
+
+def test_open_share_is_the_soft_label_and_unsure_looks_abstain():
+    from training.data import open_share
+
+    assert open_share(["open", "closed", "unsure", "open"]) == 2 / 3
+    assert open_share(["closed", "unusable", "closed"]) == 0.0
+    with pytest.raises(ValueError):
+        open_share(["unsure", "unusable"])
+
+
+def test_targets_are_shifted_to_the_pools_open_share_keeping_their_order():
+    from training.selftrain import shift_to_share
+
+    logits = np.random.default_rng(0).normal(1.0, 2.0, 1000)  # a teacher that calls ~65% of the pool open
+    shifted = shift_to_share(logits, 0.5)
+    assert np.mean(1 / (1 + np.exp(-shifted))) == pytest.approx(0.5, abs=1e-6)
+    assert np.all(np.diff(shifted[np.argsort(logits)]) >= 0)  # one constant: the ranking (and so the EER) stays
+    assert np.mean(1 / (1 + np.exp(-logits))) > 0.6
+
+
+def test_the_teachers_answer_is_their_average_and_an_eye_reads_the_same_mirrored():
+    from training.selftrain import ensemble_logits, soft_targets
+
+    images = pool_crops(64)
+    a, b = trained_looking_net(0), trained_looking_net(1)
+    both = ensemble_logits([a, b], images)
+    np.testing.assert_allclose(both, (ensemble_logits([a], images) + ensemble_logits([b], images)) / 2, atol=1e-5)
+    np.testing.assert_allclose(ensemble_logits([a, b], images[:, :, ::-1].copy()), both, atol=1e-5)
+    p = soft_targets([a, b], images, open_share=0.3)
+    assert p.mean() == pytest.approx(0.3, abs=1e-4) and p.dtype == np.float32
+
+
+def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the_training_record(tmp_path, monkeypatch):
+    import dataclasses
+    import json
+
+    from training import experiments
+
+    planned = {str(k) for k in experiments.BUDGETS} | set(experiments.ablations()) | {experiments.PROBE}
+    assert set(experiments.PRIORITY) <= planned  # a misspelt name would silently fall to the end
+    record = tmp_path / "training.json"
+    monkeypatch.setattr(experiments, "TRAINING_JSON", record)
+    assert experiments.shipped_run() is None
+    recipe = json.loads(json.dumps(dataclasses.asdict(experiments.SHIPPED)))
+    shipped = {"recipe": recipe, "budget": experiments.BUDGET, "seed": 0, "validation": {"eer": 0.07}}
+    record.write_text(json.dumps(shipped))
+    assert experiments.shipped_run()["validation"] == {"eer": 0.07}
+    recipe["fixmatch"]["steps"] += 1  # trained some other way: its figures are not the shipped point's
+    record.write_text(json.dumps(shipped | {"recipe": recipe}))
+    assert experiments.shipped_run() is None
 
 
 @needs_pool

@@ -131,6 +131,14 @@ def decide(looks: list[str]) -> str:
     return top if votes >= 2 and 3 * votes >= 2 * len(deciding) else "unsure"
 
 
+def open_share(looks: list[str]) -> float:
+    """The share of a crop's open-or-closed looks that said open: its soft label (unsure and unusable looks abstain)."""
+    deciding = [look for look in looks if look in ("open", "closed")]
+    if not deciding:
+        raise ValueError("no look called this crop open or closed")
+    return deciding.count("open") / len(deciding)
+
+
 def unanimous(looks: list[str]) -> bool:
     """Every look gave the same open or closed answer: the crops nobody hesitated on."""
     return len(set(looks)) == 1 and looks[0] in ("open", "closed")

@@ -1,7 +1,8 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
-    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 1 h for all 13)
-    python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 3 h more)
+    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 2 h for all 13)
+    python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
+    python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels
 (all usable crops, and the unanimous ones). Results are appended to ``reports/experiments.json`` as each run
@@ -23,50 +24,67 @@ from tqdm import tqdm
 from training.data import REPO, load_pool
 from training.export import commit
 from training.pretrain import embed
-from training.train import Recipe, Yardstick, predict, pretrained_encoder, train, training_labels, training_rows
+from training.train import (
+    BUDGET,
+    SEED,
+    TRAINING_JSON,
+    Recipe,
+    Yardstick,
+    predict,
+    pretrained_encoder,
+    train,
+    training_labels,
+    training_rows,
+)
 
 EXPERIMENTS_JSON = REPO / "reports" / "experiments.json"
 BUDGETS = (10, 20, 50, 100, 200, 400)
 SHIPPED = Recipe()
+PROBE = "linear probe on the pretrained features (no fine-tuning)"
 
 
-def ablations() -> dict[str, tuple[Recipe, str]]:
-    """One change each from the shipped recipe at the shipped budget: ``{name: (recipe, labels)}``, where labels
-    is "queue" (the first 200 of the queue, as shipped) or "typical" (200 typical crops, no boundary cases)."""
-    fixmatch = SHIPPED.fixmatch
+def ablations() -> dict[str, tuple[Recipe, dict]]:
+    """One change each from the shipped recipe at the shipped budget: ``{name: (recipe, label options)}``, the
+    options being ``training_labels``'s (typical crops only, soft labels, unless said)."""
+    fixmatch, student = SHIPPED.fixmatch, SHIPPED.student
+    replace = dataclasses.replace
     return {
-        "FixMatch for 3000 steps instead of 1000": (
-            dataclasses.replace(SHIPPED, fixmatch=dataclasses.replace(fixmatch, steps=3000)),
-            "queue",
+        "FixMatch for 3000 steps instead of 1500": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=3000)), {}),
+        "FixMatch for 300 steps": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=300)), {}),
+        "one FixMatch teacher instead of three": (replace(SHIPPED, teachers=1), {}),
+        "the queue's first 200 crops, boundary cases included (the previous recipe's crops)": (
+            SHIPPED,
+            {"typical_only": False},
         ),
-        "FixMatch for 300 steps (the earlier recipe's length)": (
-            dataclasses.replace(SHIPPED, fixmatch=dataclasses.replace(fixmatch, steps=300)),
-            "queue",
-        ),
-        "no distribution alignment (open share left to the labels)": (
-            dataclasses.replace(SHIPPED, fixmatch=dataclasses.replace(fixmatch, open_share=None)),
-            "queue",
-        ),
-        "pretraining for 30 epochs (the earlier recipe's length)": (
-            dataclasses.replace(SHIPPED, simclr=dataclasses.replace(SHIPPED.simclr, epochs=30)),
-            "queue",
-        ),
-        "200 typical crops, no boundary cases": (SHIPPED, "typical"),
-        "a 23k-parameter student (one convolution per stage) learns from the fine-tuned model": (
-            dataclasses.replace(SHIPPED, student=dataclasses.replace(SHIPPED.student, depth=1)),
-            "queue",
+        "hard labels (the majority) instead of the share of looks": (SHIPPED, {"soft": False}),
+        "open share left to the labels (no class balance, no shift of the targets)": (
+            replace(SHIPPED, fixmatch=replace(fixmatch, balance=False), student=replace(student, open_share=None)),
+            {},
         ),
     }
 
 
-def typical_labels(count: int) -> dict[str, int]:
-    """Hand labels of the first ``count`` typical crops of the queue (boundary cases skipped)."""
-    from training.data import labelled
-    from training.labelling import train_queue
-
-    known = labelled("train")
-    typical = [name for name, reason in train_queue() if not reason.startswith("boundary")][:count]
-    return {name: known[name] for name in typical if name in known}
+# The order of the sweep (the rest after): the cheap probe, the budget curve's ends and what the recipe's main
+# choices (three teachers, typical crops) buy, before the costly 3000-step run.
+PRIORITY = {
+    name: i
+    for i, name in enumerate(
+        [
+            PROBE,
+            "50",
+            "one FixMatch teacher instead of three",
+            "10",
+            "the queue's first 200 crops, boundary cases included (the previous recipe's crops)",
+            "400",
+            "100",
+            "hard labels (the majority) instead of the share of looks",
+            "open share left to the labels (no class balance, no shift of the targets)",
+            "20",
+            "FixMatch for 300 steps",
+            "FixMatch for 3000 steps instead of 1500",
+        ]
+    )
+}
 
 
 def done() -> list[dict]:
@@ -78,37 +96,56 @@ def record(entry: dict) -> None:
     EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
 
 
-def linear_probe(encoder, images: np.ndarray, labels: dict[str, int], names: list[str], yardstick: Yardstick) -> dict:
+def shipped_run() -> dict | None:
+    """The shipped weights' own figures (``reports/training.json``) when they are this sweep's shipped point: the
+    same recipe, budget and seed give the same weights bit for bit, so that run is not repeated."""
+    if not TRAINING_JSON.exists():
+        return None
+    shipped = json.loads(TRAINING_JSON.read_text())
+    recipe = json.loads(json.dumps(dataclasses.asdict(SHIPPED)))  # as JSON holds it: tuples become lists
+    same = shipped["recipe"] == recipe and (shipped["budget"], shipped["seed"]) == (BUDGET, SEED)
+    return shipped if same else None
+
+
+def linear_probe(encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick) -> dict:
     """The pretrained trunk's features read by a logistic regression on the hand labels: no fine-tuning at all."""
     from sklearn.linear_model import LogisticRegression
 
     position = {name: i for i, name in enumerate(names)}
     features = embed(encoder, images)
-    model = LogisticRegression(C=1.0, max_iter=5000).fit(features[[position[n] for n in labels]], list(labels.values()))
+    majority = [share >= 0.5 for share in labels.values()]
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(features[[position[n] for n in labels]], majority)
     return yardstick.figures(model.predict_proba(embed(encoder, yardstick.images))[:, 1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the budget curve (default 0)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the shipped run's)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     names, images = load_pool()
     yardstick = Yardstick(names, images)
     rows = training_rows(names)
     have = {(run["kind"], run["name"], run["seed"]) for run in done()}
-    plan = [("budget", str(k), seed, k, SHIPPED, "queue") for seed in args.seeds for k in BUDGETS]
-    plan += [("ablation", name, 0, 200, recipe, labels) for name, (recipe, labels) in ablations().items()]
-    plan += [("ablation", "linear probe on the pretrained features (no fine-tuning)", 0, 200, None, "queue")]
+    plan = [("budget", str(k), seed, k, SHIPPED, {}) for seed in args.seeds for k in BUDGETS]
+    plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
+    plan += [("ablation", PROBE, 0, BUDGET, None, {})]
+    plan.sort(key=lambda step: PRIORITY.get(step[1], len(PRIORITY)))  # what tells most first: a sweep may be cut
     todo = [step for step in plan if step[:3] not in have]
-    for kind, name, seed, budget, recipe, which in tqdm(todo, desc="experiments", unit="run"):
-        labels = training_labels(budget) if which == "queue" else typical_labels(budget)
-        if recipe is None:
+    for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
+        labels = training_labels(budget, **options)
+        shipped = shipped_run() if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
+        if shipped is not None:
+            figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
+        elif recipe is None:
             encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, 0, progress=False)
             figures = linear_probe(encoder, images, labels, names, yardstick)
             teacher_figures = None
         else:
-            student, facts = train(budget, recipe, seed, progress=False, pool=(names, images), labels=labels)
+            student, facts = train(
+                budget, recipe, seed, progress=False, pool=(names, images), labels=labels, threads=args.threads
+            )
             figures = yardstick.figures(predict(student, yardstick.images))
             teacher_figures = facts["teacher_validation"]
         record(

@@ -4,8 +4,10 @@ Each step takes a batch of labelled crops and ``ratio`` times as many unlabelled
 a weakly augmented view of an unlabelled crop (a small shift, zoom and tilt) is its pseudo-label; where that
 answer is confident, the network must give it again on a strongly augmented view (every augmentation at full
 strength). Distribution alignment rescales the pseudo-labels' odds so that, on average, they match the pool's
-share of open eyes (about half), which keeps a bias in the few labels from growing. The weights' exponential
-moving average (EMA) is the model kept: smoother than any single step.
+share of open eyes (about half), which keeps a bias in the few labels from growing; for the same reason the hand
+labels' loss is class-balanced (the typical crops chosen for labelling are about 60% open, the pool about half).
+Hand labels may be soft (the share of looks that said open). The weights' exponential moving average (EMA) is the
+model kept: smoother than any single step.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from training.model import EyeNet
 
 @dataclass(frozen=True)
 class FixMatch:
-    steps: int = 1000
+    steps: int = 1500
     batch: int = 64  # labelled crops per step
     ratio: int = 3  # unlabelled crops per labelled one
     threshold: float = 0.95  # pseudo-labels only where the network is at least this sure
@@ -34,6 +36,7 @@ class FixMatch:
     ema: float = 0.999
     open_share: float | None = 0.5  # distribution alignment's target, the pool's share of open eyes (None: off)
     labelled_strength: float = 1.0  # augmentation of the labelled crops
+    balance: bool = True  # weigh the hand labels so that open and closed count alike
 
 
 def fixmatch(
@@ -47,8 +50,9 @@ def fixmatch(
     every: int = 0,
     watch: Callable[[int, EyeNet], None] | None = None,
 ) -> EyeNet:
-    """Fine-tune a copy of ``encoder``; returns the EMA model. ``watch(step, ema)`` is called every ``every`` steps
-    (the convergence curve); it must not change the model."""
+    """Fine-tune a copy of ``encoder`` on ``labels`` (P(open) of each labelled crop: 0 or 1, or a share of looks);
+    returns the EMA model. ``watch(step, ema)`` is called every ``every`` steps (the convergence curve); it must not
+    change the model."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = copy.deepcopy(encoder).train()
@@ -57,6 +61,8 @@ def fixmatch(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, recipe.lr, total_steps=recipe.steps, pct_start=0.05)
     x_l = torch.from_numpy(labelled_images).unsqueeze(1)
     y_l = torch.from_numpy(labels.astype(np.float32))
+    open_share = float(y_l.mean()) if recipe.balance else 0.5
+    weight_l = torch.where(y_l >= 0.5, 0.5 / open_share, 0.5 / (1 - open_share))  # 1 everywhere when unbalanced
     x_u = torch.from_numpy(unlabelled).unsqueeze(1)
     mean_p = torch.tensor(0.5)  # running mean of the pseudo-labels, for distribution alignment
     bar = tqdm(range(1, recipe.steps + 1), desc="semi-supervised fine-tuning", disable=not progress)
@@ -75,7 +81,7 @@ def fixmatch(
         confident = (torch.maximum(p, 1 - p) >= recipe.threshold).float()
         labelled = augment(x_l[pick_l], recipe.labelled_strength, generator)
         logits = net(torch.cat([labelled, augment(batch_u, 1.0, generator)]))
-        supervised = F.binary_cross_entropy_with_logits(logits[: recipe.batch], y_l[pick_l])
+        supervised = F.binary_cross_entropy_with_logits(logits[: recipe.batch], y_l[pick_l], weight_l[pick_l])
         pseudo = F.binary_cross_entropy_with_logits(logits[recipe.batch :], (p > 0.5).float(), reduction="none")
         loss = supervised + (pseudo * confident).mean()
         optimizer.zero_grad()

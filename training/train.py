@@ -5,12 +5,14 @@
 
 1. Self-supervised pretraining (``training.pretrain``, SimCLR) of the trunk on every pool crop outside the
    validation draw. The result is cached in ``runs/`` under a name made of its settings.
-2. Supervision: the first ``--budget`` crops of ``labels/train_queue.csv`` (``training.select``: 100 typical
-   crops, then 100 boundary cases) that their looks call open or closed (``labels/labels.csv``); unsure and
-   unusable ones are left out.
-3. Semi-supervised fine-tuning (``training.semisup``, FixMatch): the pool labels itself where it is sure.
-4. Self-training (``training.selftrain``): the fine-tuned model labels the whole pool, a fresh network learns it
-   under strong augmentation. That network ships.
+2. Supervision: the first ``--budget`` typical crops of ``labels/train_queue.csv`` (``training.select``: the
+   densest crop of each cluster of the embedding; the queue's boundary cases are skipped, as labels there teach
+   mostly the labellers' doubts) that their looks call open or closed, each labelled with the share of its looks
+   that said open (``labels/looks.csv``); unsure and unusable ones are left out.
+3. Semi-supervised fine-tuning (``training.semisup``, FixMatch), three times with different seeds: the pool labels
+   itself where it is sure, the hand labels class-balanced, the pseudo-labels aligned to a half-open pool.
+4. Self-training (``training.selftrain``): the three fine-tuned teachers, averaged, label the whole pool (shifted
+   so that half of it is open, the pool's share); a fresh network learns it under strong augmentation. It ships.
 5. Export (``training.export``): one ONNX file that carries its own description (labels used, validation figures,
    training date and commit).
 
@@ -37,16 +39,16 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from classifier.model import WEIGHTS
-from training.data import REPO, labelled, load_pool, looks_by_file, read_looks, unanimous
+from training.data import REPO, decide, labelled, load_pool, looks_by_file, open_share, read_looks, unanimous
 from training.export import commit, describe, export_onnx
 from training.labelling import train_queue, validation_draw
 from training.metrics import accuracy_f1, eer
 from training.model import EyeNet
 from training.pretrain import SimCLR, embed, pretrain
-from training.selftrain import NoisyStudent, noisy_student
+from training.selftrain import NoisyStudent, ensemble_logits, noisy_student
 from training.semisup import FixMatch, fixmatch
 
-BUDGET = 200  # hand training labels asked for (the first 200 of the queue); see reports/README.md for the curve
+BUDGET = 200  # typical queue crops labelled for training (unsure/unusable ones left out); reports/README.md: the curve
 RUNS = REPO / "runs"  # scratch (git-ignored): the cached pretrained encoder
 TRAINING_JSON = REPO / "reports" / "training.json"
 SEED = 0
@@ -60,13 +62,18 @@ class Recipe:
     simclr: SimCLR = SimCLR()
     fixmatch: FixMatch = FixMatch()
     student: NoisyStudent = NoisyStudent()
+    teachers: int = 3  # FixMatch runs (seeds) whose averaged answers teach the student
 
 
-def training_labels(budget: int) -> dict[str, int]:
-    """``{file: 1 open / 0 closed}`` of the first ``budget`` queued crops (unsure or unusable ones count against
-    the budget and are left out)."""
+def training_labels(budget: int, typical_only: bool = True, soft: bool = True) -> dict[str, float]:
+    """``{file: P(open)}`` of the first ``budget`` queued crops: typical crops only (the queue's boundary cases
+    skipped: where labellers are least reliable, a label teaches noise), each the share of its deciding looks that
+    said open (``soft``; else 1 / 0 by the majority). Unsure or unusable crops count against the budget and are
+    left out."""
     known = labelled("train")
-    return {name: known[name] for name, _ in train_queue()[:budget] if name in known}
+    looks = looks_by_file([look for look in read_looks() if look.split == "train"])
+    queue = [name for name, reason in train_queue() if not (typical_only and reason.startswith("boundary"))]
+    return {name: open_share(looks[name]) if soft else float(known[name]) for name in queue[:budget] if name in known}
 
 
 def training_rows(names: list[str]) -> np.ndarray:
@@ -82,6 +89,11 @@ def predict(net: EyeNet, images: np.ndarray) -> np.ndarray:
     return torch.sigmoid(torch.cat([net(chunk) for chunk in data.split(1024)])).numpy()
 
 
+def ensemble_p(teachers: list[EyeNet], images: np.ndarray) -> np.ndarray:
+    """The teachers' averaged answer (log-odds over teachers and mirror images), as a probability."""
+    return 1 / (1 + np.exp(-ensemble_logits(teachers, images)))
+
+
 class Yardstick:
     """The validation labels: all usable crops, and the ones every look agreed on."""
 
@@ -93,6 +105,8 @@ class Yardstick:
         self.images = images[[row[name] for name in val]]
         self.y = np.array(list(val.values()))
         self.unanimous = np.array([unanimous(looks[name]) for name in val])
+        # Crops the first three looks could not decide (more looks at a larger scale did): the hardest to call.
+        self.relooked = np.array([decide(looks[name][:3]) not in ("open", "closed") for name in val])
 
     def figures(self, p: np.ndarray) -> dict[str, float]:
         accuracy, f1 = accuracy_f1(self.y, p >= 0.5)
@@ -156,11 +170,13 @@ def train(
     seed: int = SEED,
     progress: bool = True,
     pool: tuple[list[str], np.ndarray] | None = None,
-    labels: dict[str, int] | None = None,
+    labels: dict[str, float] | None = None,
+    threads: int = THREADS,
 ) -> tuple[EyeNet, dict]:
     """The whole pipeline on ``pool`` (default: ``load_pool()``): the shipped network and what to say about it.
-    ``labels`` replaces the queue's first ``budget`` hand labels (for the experiments)."""
-    torch.set_num_threads(THREADS)
+    ``labels`` replaces the queue's first ``budget`` hand labels and ``threads`` the thread count (for the
+    experiments: other threads, other float sums, so not the shipped weights bit for bit)."""
+    torch.set_num_threads(threads)
     names, images = pool or load_pool()
     rows = training_rows(names)
     train_images = images[rows]
@@ -171,32 +187,35 @@ def train(
     labelled_images, y = train_images[list(hand)], np.array(list(hand.values()))
 
     def probe(net: EyeNet) -> dict[str, float]:  # the trunk's features read by a linear model on the hand labels
-        model = LogisticRegression(C=1.0, max_iter=5000).fit(embed(net, labelled_images), y)
+        model = LogisticRegression(C=1.0, max_iter=5000).fit(embed(net, labelled_images), y >= 0.5)
         return yardstick.figures(model.predict_proba(embed(net, yardstick.images))[:, 1])
 
     history: dict[str, list] = {"pretraining": [], "fine_tuning": [], "self_training": []}
     encoder, history["pretraining"] = pretrained_encoder(train_images, recipe.simclr, seed, progress, probe, every=25)
 
-    def watcher(stage: str, unit: str):
+    def watcher(stage: str, unit: str, **tags: int):
         def watch(count: int, net: EyeNet) -> None:
-            history[stage].append({unit: count, **yardstick.of(net)})
+            history[stage].append({**tags, unit: count, **yardstick.of(net)})
 
         return watch
 
-    teacher = fixmatch(
-        encoder,
-        labelled_images,
-        y,
-        train_images,
-        recipe.fixmatch,
-        seed,
-        progress,
-        every=250,
-        watch=watcher("fine_tuning", "step"),
-    )
+    teachers = [
+        fixmatch(
+            encoder,
+            labelled_images,
+            y,
+            train_images,
+            recipe.fixmatch,
+            seed * 100 + k,  # each teacher its own draws: an ensemble of one recipe
+            progress,
+            every=250,
+            watch=watcher("fine_tuning", "step", teacher=k),
+        )
+        for k in range(recipe.teachers)
+    ]
     student = noisy_student(
         encoder,
-        teacher,
+        teachers,
         train_images,
         hand,
         recipe.student,
@@ -210,7 +229,7 @@ def train(
         "seed": seed,
         "recipe": dataclasses.asdict(recipe),
         "history": history,
-        "teacher_validation": yardstick.of(teacher),
+        "teacher_validation": yardstick.figures(ensemble_p(teachers, yardstick.images)),
     }
     return student, facts
 
@@ -221,9 +240,9 @@ def metadata(net: EyeNet, facts: dict, figures: dict, floor: float) -> dict[str,
         net,
         unsure_below=str(floor),
         training_labels=(
-            f"{facts['hand_labels']} hand labels: the first {facts['budget']} crops of labels/train_queue.csv "
-            "(typical crops, then boundary cases), each decided by at least three blind looks (labels/looks.csv); "
-            "unsure and unusable crops left out"
+            f"{facts['hand_labels']} hand labels: the first {facts['budget']} typical crops of labels/train_queue.csv "
+            "(boundary cases skipped), each the share of its blind looks (three or more, labels/looks.csv) that said "
+            "open; unsure and unusable crops left out"
         ),
         validation={k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
         recipe=facts["recipe"],
