@@ -94,6 +94,14 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
     confidence = np.maximum(p, 1 - p)
     unsure = confidence < model.unsure_below
     open_share = float((model.probabilities(pool_images) >= model.threshold).mean())
+    split = {}
+    for part, rows in (("first three looks decided", ~yardstick.relooked), ("needed more looks", yardstick.relooked)):
+        split[part] = {
+            "n": int(rows.sum()),
+            "open": float(y[rows].mean()),
+            "eer": eer(y[rows], p[rows])[0],
+            "accuracy": float((predicted[rows] == y[rows]).mean()),
+        }
     figures |= {
         "eer_ci95": [low, high],
         "eer_unanimous_ci95": [low_u, high_u],
@@ -105,6 +113,7 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         "unsure_share": float(unsure.mean()),
         "accuracy_when_sure": float(((p >= 0.5) == y)[~unsure].mean()),
         "pool_open_share": open_share,
+        "by_first_looks": split,
     }
     report.figures["shipped"] = figures
     report.figures["metadata"] = model.meta
@@ -125,6 +134,16 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         "",
         f"F1 (open) {figures['f1']:.3f}; the EER point is at p_open = {figures['threshold_at_eer']:.2f}. "
         f"The model calls {pct(open_share)} of the whole pool open (the pool is about half open).",
+        "",
+        "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
+        "larger scale, and their labels are the least sure (the labellers split there).",
+        "",
+        "| validation crops | n | labelled open | EER | accuracy |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {part} | {v['n']} | {pct(v['open'])} | {pct(v['eer'])} | {pct(v['accuracy'])} |"
+            for part, v in split.items()
+        ],
         "",
         "| true \\ predicted | closed | open |",
         "|---|---|---|",
@@ -231,23 +250,36 @@ def convergence_section(report: Report) -> None:
         "self_training": ("self-training (the shipped network)", "epoch"),
     }
     for ax, (stage, (title, unit)) in zip(axes, titles.items(), strict=True):
-        points = history.get(stage, [])
-        if points:
-            ax.plot([q[unit] for q in points], [100 * q["eer"] for q in points], "o-", label="all usable")
-            ax.plot([q[unit] for q in points], [100 * q["eer_unanimous"] for q in points], "s-", label="unanimous")
+        runs: dict[int, list[dict]] = {}  # fine-tuning has one curve per teacher
+        for q in history.get(stage, []):
+            runs.setdefault(q.get("teacher", 0), []).append(q)
+        for teacher, points in runs.items():
+            name = f" (teacher {teacher})" if len(runs) > 1 else ""
+            x = [q[unit] for q in points]
+            ax.plot(x, [100 * q["eer"] for q in points], "o-", color=f"C{2 * teacher}", label=f"all usable{name}")
+            ax.plot(
+                x,
+                [100 * q["eer_unanimous"] for q in points],
+                "s--",
+                color=f"C{2 * teacher + 1}",
+                label=f"unanimous{name}",
+            )
         ax.set(title=title, xlabel=unit)
+        ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("validation EER, %")
-    axes[0].legend()
     fig.tight_layout()
     fig.savefig(REPORTS / "convergence.png", dpi=100)
     plt.close(fig)
     rows = []
     for stage, (title, unit) in titles.items():
-        points = history.get(stage, [])
-        if points:
+        runs = {}
+        for q in history.get(stage, []):
+            runs.setdefault(q.get("teacher"), []).append(q)
+        for teacher, points in runs.items():
             trail = ", ".join(f"{q[unit]}: {pct(q['eer'])}" for q in points[-4:])
-            rows.append(f"| {title} | {len(points)} | {trail} |")
+            name = title if teacher is None else f"{title}, teacher {teacher}"
+            rows.append(f"| {name} | {len(points)} | {trail} |")
     report.sections["convergence"] = [
         "## Convergence (`python -m training.train`)",
         "",
