@@ -3,6 +3,7 @@
     python -m training.experiments                # every run not yet in reports/experiments.json (≈ 2 h for all 13)
     python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
+    python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels
 (all usable crops, and the unanimous ones). Results are appended to ``reports/experiments.json`` as each run
@@ -122,6 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the budget curve (default 0)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the shipped run's)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these (budgets or ablation names)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     names, images = load_pool()
@@ -132,7 +134,7 @@ def main() -> None:
     plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
     plan += [("ablation", PROBE, 0, BUDGET, None, {})]
     plan.sort(key=lambda step: PRIORITY.get(step[1], len(PRIORITY)))  # what tells most first: a sweep may be cut
-    todo = [step for step in plan if step[:3] not in have]
+    todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
     for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
         labels = training_labels(budget, **options)
         shipped = shipped_run() if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
