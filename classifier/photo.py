@@ -14,20 +14,40 @@ How it works, top to bottom:
    does it look again, on a smaller padded copy (faces that fill the frame) and on copies rotated by +-60 degrees
    (tilted heads, sideways photos); the surest look wins. So a rotated face is still found while an ordinary photo
    pays for one look only. Upside-down faces are not looked for (EXIF orientation is applied before).
-   When still no HOG look is sure, dlib's CNN face detector (MMOD) looks at a small upright copy (CNN_PIXELS): it
-   finds what HOG misses (children, babies, faces tilted ~20 degrees, dim or low-contrast photos; on the labelled
-   photos turned by 20 degrees it brings the eyes judged right from 64 to 76 of 78) but costs ~0.4 s, so only
-   photos HOG is unsure of pay for it. A weak HOG face it does not confirm is dropped (WEAK_SCORE).
+   When still no HOG look is sure, the learned close-up look is asked first (step 4); unless it calls the photo a
+   close-up, dlib's CNN face detector (MMOD) looks at a small upright copy (CNN_PIXELS): it finds what HOG misses
+   (children, babies, faces tilted ~20 degrees, dim or low-contrast photos; on the labelled photos turned by 20
+   degrees it brings the eyes judged right from 64 to 76 of 78) but costs ~0.4 s, so only photos HOG is unsure of
+   and the look does not take for a close-up pay for it. A weak HOG face it does not confirm is dropped (WEAK_SCORE).
+   The rotated looks stay before the CNN's: asked first, the CNN saved ~60 ms on the photos it confirms but took
+   sideways faces for its own with wrong landmarks (8 fewer eyes right of 78 on sideways photos); a 45k-pixel CNN
+   view saved ~100 ms but lost a face in photos 320 px wide.
 2. Eyes: dlib's 5-point landmark model puts two points on the corners of each eye, open or closed (it reads the
    whole face, not the eye's appearance; Haar eye cascades miss most closed eyes). The nose point tells which way
    is down, so left/right come out right on tilted and sideways faces.
 3. Crops: each eye is cut as a square levelled along the line through both eye centres, centred on the eye and
    FRAME times as wide as the eye (corner to corner), the framing of the 24x24 pool crops the model was trained on
    (reports/crops_vs_pool.png shows both side by side). An eye narrower than MIN_EYE_PX is "too small to judge".
-4. No face in any look: if the photo looks like one eye close-up (``_looks_like_one_eye``, rule explained there),
-   it is judged as one eye, on the part ``classifier.images.eye_box`` picks; otherwise there is nothing to judge.
-   Faces are looked for first because the close-up rule leans on edge direction, which a sideways face can fool.
-   A crop-sized image (SMALL_EYE_IMAGE) is an eye like the pool's and is read whole, as openEyeCheck reads it.
+4. No sure face: one eye close-up, or nothing. As soon as no HOG look is sure, the learned close-up look
+   (``classifier.closeup``: a 52k-parameter colour CNN reading the whole photo squeezed to 24x24, ~2 ms) is asked;
+   if it calls the photo a close-up of one eye, the photo is judged as one eye on the part
+   ``classifier.images.eye_box`` picks (what openEyeCheck reads too), and dlib's CNN look is skipped (a close-up's
+   median latency fell from ~550 to ~170 ms). Otherwise the CNN looks for faces; only when it finds none either
+   does the hand-made rule (``_looks_like_one_eye``, explained there) have the last word (RULE_FALLBACK); what
+   neither calls a close-up is "nothing" to judge. Faces are looked for first because the rule leans on edge
+   direction, which a sideways face can fool, and the look learned faces' parts, not whole faces turned sideways.
+   Why the rule stays behind the look (measured in one run each of ``bench.bench_closeups``,
+   ``bench.bench_labelled_photos`` and ``bench.bench_photo_robustness``): alone, the look misses most tight crops and
+   bands of closed eyes. Of the 12 labelled close-ups as they are and changed ten ways (132 images) it finds 92, the
+   rule 113, the two together 131; of the 12 as they are it misses ``eye_closeup_031``, which the rule finds. Without
+   the rule, 11 of the 12 labelled close-ups are recognised (``analyze_photo`` right on 43 of 45 photos, not 44) and
+   the robustness run judges 714 of 780 eyes right, not 723 (the rule-only pipeline before the look: 710). The price
+   is the rule's false eyes: of 440 non-eye images the rule calls 47 an eye, all crops of skin-coloured scenes (a
+   landscape's, a cup's, a cat's) and two lower faces, none a whole photo; with the look's 14, 61. And the CNN's
+   ~0.4 s is paid by the close-ups only the rule finds. Found close-ups were judged worth those false eyes; a look that
+   finds tight crops of closed eyes would let the rule go.
+   A crop-sized image (SMALL_EYE_IMAGE) is an eye like the pool's and is read whole, as openEyeCheck reads it: no
+   face detector, no look, no rule.
 
 Why dlib (``dlib-bin`` wheels + ``face_recognition_models``): the HOG detector is built into dlib, and the 5-point
 model (9 MB) and the CNN detector (0.7 MB) ship inside the face_recognition_models package, so nothing is downloaded
@@ -53,6 +73,7 @@ import dlib
 import numpy as np
 from PIL import Image, ImageFilter
 
+from classifier.closeup import closeup_score
 from classifier.images import CROP_SIDE, SIZE, PathLike, eye_box, open_image, to_model_input
 from classifier.inference import load_model
 
@@ -77,6 +98,7 @@ MIN_FACE_SIDE = 40  # the CNN detector never looks at a view thinner than this: 
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
 SMALL_EYE_IMAGE = CROP_SIDE  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
+RULE_FALLBACK = True  # when neither the look nor any face detector found anything, ask the hand-made rule (step 4)
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in the photo's pixels (right/bottom exclusive)
 Point = tuple[float, float]  # x, y in the photo's pixels
@@ -179,17 +201,18 @@ def analyze_photo(path: PathLike) -> PhotoResult:
 def analyze_image(image: Image.Image) -> PhotoResult:
     """``analyze_photo`` for an image already opened by ``classifier.images.open_image``."""
     gray = image.convert("L")
-    # A crop-sized image is an eye like the pool's: a face that small could not be judged, so skip the detector.
-    faces = [] if max(image.size) <= SMALL_EYE_IMAGE else _find_faces(gray)
+    if max(image.size) <= SMALL_EYE_IMAGE:
+        # A crop-sized image is an eye like the pool's: a face that small could not be judged, so skip the detector.
+        return _close_up(gray)
+    best, chosen = _hog_faces(gray)
+    if best < SURE_SCORE and _close_up_look(image):
+        return _close_up(gray)  # the learned look is sure: dlib's CNN look (~0.4 s) is not needed
+    faces = _confirmed_faces(gray, best, chosen)
     if faces:
         faces.sort(key=lambda face: -_area(face[0]))
         return PhotoResult("face", tuple(_judge_faces(gray, faces[:MAX_FACES])), None, len(faces))
-    if _looks_like_one_eye(image):
-        box = eye_box(image.size)  # the same part openEyeCheck reads, so the two always agree
-        left, top, right, bottom = box
-        quad = tuple((float(x), float(y)) for x, y in ((left, top), (right, top), (right, bottom), (left, bottom)))
-        p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
-        return PhotoResult("eye_closeup", (), Eye(box, quad, float(right - left), p_open), 0)
+    if RULE_FALLBACK and _looks_like_one_eye(image):
+        return _close_up(gray)
     return PhotoResult("nothing", (), None, 0)
 
 
@@ -264,7 +287,12 @@ def _landmarks(gray: Image.Image, view, to_photo, rects, scores) -> list[tuple[B
 
 def _find_faces(gray: Image.Image) -> list[tuple[Box, np.ndarray]]:
     """Every face HOG finds or, when HOG is unsure, the CNN finds, each with its landmarks."""
-    best, chosen = _hog_faces(gray)
+    return _confirmed_faces(gray, *_hog_faces(gray))
+
+
+def _confirmed_faces(gray: Image.Image, best: float, chosen: tuple | None) -> list[tuple[Box, np.ndarray]]:
+    """HOG's look (``_hog_faces``) as it is when sure; otherwise dlib's CNN look's faces, or HOG's if it scored
+    WEAK_SCORE and the CNN found none; each with its landmarks."""
     if best < SURE_SCORE:
         cnn = _cnn_faces(gray)
         chosen = cnn if cnn is not None else chosen if best >= WEAK_SCORE else None
@@ -362,6 +390,22 @@ def _open_probabilities(crops: np.ndarray) -> np.ndarray:
 
 
 # --- 4. no face: one eye close-up, or nothing ----------------------------------------------------------------------
+
+
+def _close_up_look(image: Image.Image) -> bool:
+    """The learned close-up look (``classifier.closeup``) on the whole photo: is it a close-up of one eye?"""
+    score, threshold = closeup_score(image)
+    return score >= threshold
+
+
+def _close_up(gray: Image.Image) -> PhotoResult:
+    """The image judged as one eye, on the part ``classifier.images.eye_box`` picks: the same part openEyeCheck
+    reads, so the two always agree."""
+    box = eye_box(gray.size)
+    left, top, right, bottom = box
+    quad = tuple((float(x), float(y)) for x, y in ((left, top), (right, top), (right, bottom), (left, bottom)))
+    p_open = float(_open_probabilities(to_model_input(gray)[None])[0])
+    return PhotoResult("eye_closeup", (), Eye(box, quad, float(right - left), p_open), 0)
 
 
 def _looks_like_one_eye(image: Image.Image) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from classifier import open_probability, photo
 from classifier.images import PHOTO_SQUARE, eye_box, open_image
@@ -163,9 +163,38 @@ def test_tiny_face_is_found_but_not_judged(model: StandInModel, save) -> None:
     assert face.state == "too small" and face.p_open is None and result.p_open is None
 
 
-@pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "rocket.jpg", "text.png"])
+def wheel_file(package: str, folder: str, name: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None:
+        pytest.fail(f"{package} is not installed: pip install -r requirements-dev.txt")
+    return Path(spec.submodule_search_locations[0]) / folder / name
+
+
+def text_page() -> Image.Image:
+    """A page of this README rendered in DejaVu Sans (inside matplotlib's wheel), as a photographed page is."""
+    font = ImageFont.truetype(str(wheel_file("matplotlib", "mpl-data/fonts/ttf", "DejaVuSans.ttf")), 22)
+    page = Image.new("RGB", (900, 1200), (245, 243, 235))
+    draw = ImageDraw.Draw(page)
+    for i, line in enumerate((REPO / "README.md").read_text().splitlines()[:44]):
+        draw.text((40, 40 + 25 * i), line[:70], fill=(25, 25, 25), font=font)
+    return page
+
+
+NO_EYE = {  # issue 12: a cat, a page of text, a landscape or a coffee cup still gets "No face or eye found"
+    "cat": lambda: sample("chelsea.png"),
+    "grey cat": lambda: sample("chelsea.png").convert("L"),
+    "coffee cup": lambda: sample("coffee.png"),
+    "rocket": lambda: sample("rocket.jpg"),
+    "text (scikit-image)": lambda: sample("text.png"),
+    "rendered text page": text_page,
+    "landscape": lambda: Image.open(wheel_file("sklearn", "datasets/images", "china.jpg")).convert("RGB"),
+}
+
+
+@pytest.mark.parametrize("name", NO_EYE)
 def test_no_face_no_eye(model: StandInModel, save, name: str) -> None:
-    result = analyze_photo(save(sample(name)))  # a cat, a cup of coffee, a rocket, a page of text
+    """Neither the close-up look, nor dlib's detectors, nor the rule finds an eye in these."""
+    result = analyze_photo(save(NO_EYE[name](), "photo.png"))
     assert result.kind == "nothing" and result.faces == () and result.eye is None and result.p_open is None
     assert model.seen == []
 
@@ -194,8 +223,15 @@ def test_thin_images_are_no_face_and_the_process_survives(tmp_path: Path) -> Non
     assert run.returncode == 0 and run.stdout.strip() == "survived", run.stderr[-500:]
 
 
-def test_small_eye_crop_is_judged_as_one_eye_like_open_eye_check(save) -> None:
-    """A pool-sized crop takes the eye path, with exactly the number ``open_probability`` gives (real model)."""
+def test_small_eye_crop_is_judged_as_one_eye_like_open_eye_check(save, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool-sized crop takes the eye path, with exactly the number ``open_probability`` gives (real model), and
+    asks neither a face detector nor the close-up look."""
+
+    def not_for_crops(*args: object) -> None:
+        raise AssertionError("a crop-sized image was searched")
+
+    for searcher in ("_hog_faces", "_cnn_faces", "_close_up_look", "_looks_like_one_eye"):
+        monkeypatch.setattr(photo, searcher, not_for_crops)
     if not WEIGHTS.exists():
         pytest.skip(f"no model weights at {WEIGHTS}")
     path = POOL / "000000.jpg"
@@ -271,7 +307,59 @@ def test_photos_faces_and_close_ups_are_told_apart(model: StandInModel) -> None:
     closeups_ok = [kinds[row["file"]] == "eye_closeup" for row in rows if row["kind"] == "eye_closeup"]
     print(f"faces found {sum(faces_ok)}/{len(faces_ok)}, close-ups recognised {sum(closeups_ok)}/{len(closeups_ok)}")
     assert sum(faces_ok) >= 0.95 * len(faces_ok)  # HOG alone missed a baby filling the frame and a turned child
-    assert sum(closeups_ok) >= 0.8 * len(closeups_ok)
+    assert sum(closeups_ok) == len(closeups_ok)  # the look finds 11, the rule after dlib's CNN look the 12th
+
+
+# ---- close-ups: the learned look, asked when no face is sure ---------------------------------------------------
+
+
+@pytest.fixture
+def cnn_looks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts dlib's CNN looks (each ~0.4 s): a close-up the look finds must not pay for one."""
+    looks, cnn_faces = [], photo._cnn_faces
+
+    def counted(gray: Image.Image):
+        looks.append(1)
+        return cnn_faces(gray)
+
+    monkeypatch.setattr(photo, "_cnn_faces", counted)
+    return looks
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"], ids=["colour", "grey"])
+def test_a_close_up_the_rule_refuses_is_found_by_the_look(model: StandInModel, save, cnn_looks, mode: str) -> None:
+    """An enlarged crop of the astronaut's eye, in colour and grey: the rule refuses both (too little skin, and no
+    colour at all), the learned look finds them, and no CNN look is paid for. (The astronaut portrait is among the
+    look's training photos, so this checks the wiring; the labelled close-ups below check the look.)"""
+    close_up = sample("astronaut.png").crop((220, 88, 272, 118)).resize((312, 180), Image.Resampling.BICUBIC)
+    close_up = close_up.convert(mode)
+    assert not photo._looks_like_one_eye(close_up)
+    result = analyze_photo(save(close_up, "eye.png"))
+    assert result.kind == "eye_closeup" and result.eye.box == eye_box(close_up.size)
+    assert len(model.seen) == 1 and cnn_looks == []
+
+
+CHANGED_CLOSE_UPS = {  # the issue's grey close-ups, and pale ones: the rule finds 0 and 9 of the 12, the look 12
+    "grey": lambda image: image.convert("L"),
+    "desaturated": lambda image: ImageEnhance.Color(image).enhance(0.4),
+}
+
+
+@pytest.mark.parametrize("change", CHANGED_CLOSE_UPS)
+def test_grey_and_pale_close_ups_are_found_without_the_cnn_look(
+    model: StandInModel, save, cnn_looks, change: str
+) -> None:
+    paths = sorted(PHOTOS.glob("eye_closeup_*.jpg"))
+    if not paths:
+        pytest.skip(f"no labelled close-ups in {PHOTOS} (set EYE_PHOTOS)")
+    rule = found = 0
+    for path in paths:
+        image = CHANGED_CLOSE_UPS[change](open_image(path).convert("RGB"))
+        rule += photo._looks_like_one_eye(image)
+        found += analyze_photo(save(image, "close-up.png")).kind == "eye_closeup"
+    print(f"{change}: the rule {rule}, analyze_photo {found} of {len(paths)}; CNN looks {len(cnn_looks)}")
+    assert rule < len(paths) - 1  # the rule alone would miss some: this measures the look
+    assert found >= len(paths) - 1 and len(cnn_looks) <= 1  # measured: 12 found, no CNN look
 
 
 def test_photos_faces_tilted_20_degrees_are_still_found(model: StandInModel, save) -> None:

@@ -26,14 +26,14 @@ OPSET = 18
 
 
 class Served(nn.Module):
-    """EyeNet as served: (N, 24, 24) in [0, 1] → (logit, probability), each (N,)."""
+    """EyeNet as served: (N, 24, 24) in [0, 1] → (logit, probability), each (N,); a colour net takes (N, 3, 24, 24)."""
 
-    def __init__(self, net: EyeNet) -> None:
+    def __init__(self, net: EyeNet, channels: int = 1) -> None:
         super().__init__()
-        self.net = net
+        self.net, self.channels = net, channels
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logit = self.net(image.unsqueeze(1))
+        logit = self.net(image.unsqueeze(1) if self.channels == 1 else image)
         return logit, torch.sigmoid(logit)
 
 
@@ -62,16 +62,19 @@ def describe(net: EyeNet, **extra: object) -> dict[str, str]:
     return meta
 
 
-def export_onnx(net: EyeNet, path: Path, metadata: dict[str, str], probability: str = "p_open") -> Path:
+def export_onnx(
+    net: EyeNet, path: Path, metadata: dict[str, str], probability: str = "p_open", channels: int = 1
+) -> Path:
     """Write ``net`` (eval mode, BatchNorm as trained) to ``path`` as ONNX with ``metadata``; its outputs are
-    ``logit`` and ``probability`` (what the sigmoid of the logit is the probability of)."""
+    ``logit`` and ``probability`` (what the sigmoid of the logit is the probability of). Its input ``image`` is
+    (N, 24, 24), or (N, channels, 24, 24) for a net of more than one channel."""
     net = net.eval()
-    example = torch.rand(2, 24, 24)
+    example = torch.rand(2, 24, 24) if channels == 1 else torch.rand(2, channels, 24, 24)
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's notes on torchvision ops it does not need
         raw = Path(scratch) / "net.onnx"
         torch.onnx.export(
-            Served(net),
+            Served(net, channels),
             (example,),
             raw,
             input_names=["image"],
