@@ -151,9 +151,11 @@ def test_the_pipeline_runs_end_to_end_and_twice_gives_the_same_network(tmp_path,
 
     monkeypatch.setattr(pipeline, "RUNS", tmp_path)
     names, images = load_pool()
-    recipe = pipeline.Recipe(SimCLR(epochs=1, batch=128), FixMatch(steps=250, batch=16), NoisyStudent(epochs=1))
+    tiny = (SimCLR(epochs=1, batch=128), FixMatch(steps=250, batch=16), NoisyStudent(epochs=1))
+    recipe = pipeline.Recipe(*tiny, teachers=2)
     first, facts = pipeline.train(recipe=recipe, pool=(names, images), progress=False)
-    assert [len(facts["history"][stage]) for stage in ("fine_tuning", "self_training")] == [1, 1]
+    assert [len(facts["history"][stage]) for stage in ("fine_tuning", "self_training")] == [2, 1]
+    assert [entry["teacher"] for entry in facts["history"]["fine_tuning"]] == [0, 1]
     assert 0 <= facts["history"]["fine_tuning"][0]["eer"] <= 1
     again, _ = pipeline.train(recipe=recipe, pool=(names, images), progress=False)  # the encoder from the cache
     for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True):
