@@ -1,6 +1,6 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
-    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 2 h for all 13)
+    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 2.5 h for all 13)
     python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
     python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
@@ -65,12 +65,13 @@ def ablations() -> dict[str, tuple[Recipe, dict]]:
     }
 
 
-# The order of the sweep (the rest after): the cheap probe, the budget curve's ends and what the recipe's main
-# choices (three teachers, typical crops) buy, before the costly 3000-step run.
+# The order of the sweep (the rest after): the shipped point and the cheap probe, the budget curve's ends and what
+# the recipe's main choices (three teachers, typical crops) buy, before the costly 3000-step run.
 PRIORITY = {
     name: i
     for i, name in enumerate(
         [
+            "200",  # the shipped weights: their figures are read, not trained again
             PROBE,
             "50",
             "one FixMatch teacher instead of three",
