@@ -45,7 +45,7 @@ from training.labelling import train_queue, validation_draw
 from training.metrics import accuracy_f1, eer
 from training.model import EyeNet
 from training.pretrain import SimCLR, embed, pretrain
-from training.selftrain import NoisyStudent, ensemble_logits, noisy_student
+from training.selftrain import NoisyStudent, noisy_student, soft_targets
 from training.semisup import FixMatch, fixmatch
 
 BUDGET = 200  # typical queue crops labelled for training (unsure/unusable ones left out); reports/README.md: the curve
@@ -87,11 +87,6 @@ def predict(net: EyeNet, images: np.ndarray) -> np.ndarray:
     net.eval()
     data = torch.from_numpy(images).unsqueeze(1)
     return torch.sigmoid(torch.cat([net(chunk) for chunk in data.split(1024)])).numpy()
-
-
-def ensemble_p(teachers: list[EyeNet], images: np.ndarray) -> np.ndarray:
-    """The teachers' averaged answer (log-odds over teachers and mirror images), as a probability."""
-    return 1 / (1 + np.exp(-ensemble_logits(teachers, images)))
 
 
 class Yardstick:
@@ -229,7 +224,7 @@ def train(
         "seed": seed,
         "recipe": dataclasses.asdict(recipe),
         "history": history,
-        "teacher_validation": yardstick.figures(ensemble_p(teachers, yardstick.images)),
+        "teacher_validation": yardstick.figures(soft_targets(teachers, yardstick.images)),
     }
     return student, facts
 
