@@ -237,6 +237,14 @@ def plot_reliability(bins: list[dict], ece: float, out: Path) -> None:
     plt.close(fig)
 
 
+def curves(history: dict, stage: str) -> dict[int | None, list[dict]]:
+    """A stage's validation points, one list per teacher (fine-tuning), or one list under None."""
+    runs: dict[int | None, list[dict]] = {}
+    for q in history.get(stage, []):
+        runs.setdefault(q.get("teacher"), []).append(q)
+    return runs
+
+
 def convergence_section(report: Report) -> None:
     if not TRAINING_JSON.exists():
         report.sections["convergence"] = ["## Convergence", "", "No `reports/training.json`: run training first."]
@@ -250,18 +258,17 @@ def convergence_section(report: Report) -> None:
         "self_training": ("self-training (the shipped network)", "epoch"),
     }
     for ax, (stage, (title, unit)) in zip(axes, titles.items(), strict=True):
-        runs: dict[int, list[dict]] = {}  # fine-tuning has one curve per teacher
-        for q in history.get(stage, []):
-            runs.setdefault(q.get("teacher", 0), []).append(q)
+        runs = curves(history, stage)
         for teacher, points in runs.items():
-            name = f" (teacher {teacher})" if len(runs) > 1 else ""
+            name = f" (teacher {teacher})" if teacher is not None else ""
+            colour = 2 * (teacher or 0)
             x = [q[unit] for q in points]
-            ax.plot(x, [100 * q["eer"] for q in points], "o-", color=f"C{2 * teacher}", label=f"all usable{name}")
+            ax.plot(x, [100 * q["eer"] for q in points], "o-", color=f"C{colour}", label=f"all usable{name}")
             ax.plot(
                 x,
                 [100 * q["eer_unanimous"] for q in points],
                 "s--",
-                color=f"C{2 * teacher + 1}",
+                color=f"C{colour + 1}",
                 label=f"unanimous{name}",
             )
         ax.set(title=title, xlabel=unit)
@@ -273,10 +280,7 @@ def convergence_section(report: Report) -> None:
     plt.close(fig)
     rows = []
     for stage, (title, unit) in titles.items():
-        runs = {}
-        for q in history.get(stage, []):
-            runs.setdefault(q.get("teacher"), []).append(q)
-        for teacher, points in runs.items():
+        for teacher, points in curves(history, stage).items():
             trail = ", ".join(f"{q[unit]}: {pct(q['eer'])}" for q in points[-4:])
             name = title if teacher is None else f"{title}, teacher {teacher}"
             rows.append(f"| {name} | {len(points)} | {trail} |")
