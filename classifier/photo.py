@@ -33,7 +33,7 @@ How it works, top to bottom:
    if it calls the photo a close-up of one eye, the photo is judged as one eye on the part
    ``classifier.images.eye_box`` picks (what openEyeCheck reads too), and dlib's CNN look is skipped (a close-up's
    median latency fell from ~550 to ~170 ms). Otherwise the CNN looks for faces; only when it finds none either
-   does the hand-made rule (``_looks_like_one_eye``, explained there) have the last word (RULE_FALLBACK); what
+   does the hand-made rule (``_looks_like_one_eye``, explained there) have the last word; what
    neither calls a close-up is "nothing" to judge. Faces are looked for first because the rule leans on edge
    direction, which a sideways face can fool, and the look learned faces' parts, not whole faces turned sideways.
    Why the rule stays behind the look (measured in one run each of ``bench.bench_closeups``,
@@ -98,7 +98,6 @@ MIN_FACE_SIDE = 40  # the CNN detector never looks at a view thinner than this: 
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
 SMALL_EYE_IMAGE = CROP_SIDE  # a face-less image at most this big is an eye crop (the pool's crops are 24x24)
-RULE_FALLBACK = True  # when neither the look nor any face detector found anything, ask the hand-made rule (step 4)
 
 Box = tuple[int, int, int, int]  # left, top, right, bottom in the photo's pixels (right/bottom exclusive)
 Point = tuple[float, float]  # x, y in the photo's pixels
@@ -211,7 +210,7 @@ def analyze_image(image: Image.Image) -> PhotoResult:
     if faces:
         faces.sort(key=lambda face: -_area(face[0]))
         return PhotoResult("face", tuple(_judge_faces(gray, faces[:MAX_FACES])), None, len(faces))
-    if RULE_FALLBACK and _looks_like_one_eye(image):
+    if _looks_like_one_eye(image):  # the hand-made rule's last word (step 4)
         return _close_up(gray)
     return PhotoResult("nothing", (), None, 0)
 
