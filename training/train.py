@@ -140,8 +140,9 @@ def settings_key(*parts: object) -> str:
 def pretrained_encoder(
     train_images: np.ndarray, recipe: SimCLR, seed: int, progress: bool = True, watch=None, every: int = 0
 ) -> tuple[EyeNet, list]:
-    """The SimCLR trunk and its curve, cached in ``runs/`` under its settings and the images it saw."""
-    key = settings_key(recipe, seed, hashlib.sha256(train_images.tobytes()).hexdigest())
+    """The SimCLR trunk and its curve, cached in ``runs/`` under its settings, the images it saw and the thread
+    count (float sums differ between thread counts: a 1-thread experiment's trunk is not the shipped run's)."""
+    key = settings_key(recipe, seed, hashlib.sha256(train_images.tobytes()).hexdigest(), torch.get_num_threads())
     cache, curve_file = RUNS / f"encoder-{key}.pt", RUNS / f"encoder-{key}.json"
     net = EyeNet()
     if cache.exists() and curve_file.exists():
