@@ -130,14 +130,15 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
     assert set(experiments.PRIORITY) <= planned  # a misspelt name would silently fall to the end
     record = tmp_path / "training.json"
     monkeypatch.setattr(experiments, "TRAINING_JSON", record)
-    assert experiments.shipped_run() is None
+    assert experiments.shipped_run("abc") is None
     recipe = json.loads(json.dumps(dataclasses.asdict(experiments.SHIPPED)))
-    shipped = {"recipe": recipe, "budget": experiments.BUDGET, "seed": 0, "validation": {"eer": 0.07}}
+    shipped = {"recipe": recipe, "budget": experiments.BUDGET, "seed": 0, "trunk": "abc", "validation": {"eer": 0.07}}
     record.write_text(json.dumps(shipped))
-    assert experiments.shipped_run()["validation"] == {"eer": 0.07}
+    assert experiments.shipped_run("abc")["validation"] == {"eer": 0.07}
+    assert experiments.shipped_run("def") is None  # the same recipe on another pretrained trunk: other weights
     recipe["fixmatch"]["steps"] += 1  # trained some other way: its figures are not the shipped point's
     record.write_text(json.dumps(shipped | {"recipe": recipe}))
-    assert experiments.shipped_run() is None
+    assert experiments.shipped_run("abc") is None
 
 
 @needs_pool

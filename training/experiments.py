@@ -1,6 +1,6 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
-    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 2.5 h for all 13)
+    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 1.5 h for all 13)
     python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
     python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
@@ -31,6 +31,7 @@ from training.train import (
     TRAINING_JSON,
     Recipe,
     Yardstick,
+    fingerprint,
     predict,
     pretrained_encoder,
     train,
@@ -98,14 +99,18 @@ def record(entry: dict) -> None:
     EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
 
 
-def shipped_run() -> dict | None:
+def shipped_run(trunk: str) -> dict | None:
     """The shipped weights' own figures (``reports/training.json``) when they are this sweep's shipped point: the
-    same recipe, budget and seed give the same weights bit for bit, so that run is not repeated."""
+    same recipe, budget, seed and pretrained trunk give the same weights bit for bit, so that run is not repeated."""
     if not TRAINING_JSON.exists():
         return None
     shipped = json.loads(TRAINING_JSON.read_text())
     recipe = json.loads(json.dumps(dataclasses.asdict(SHIPPED)))  # as JSON holds it: tuples become lists
-    same = shipped["recipe"] == recipe and (shipped["budget"], shipped["seed"]) == (BUDGET, SEED)
+    same = shipped["recipe"] == recipe and (shipped["budget"], shipped["seed"], shipped.get("trunk")) == (
+        BUDGET,
+        SEED,
+        trunk,
+    )
     return shipped if same else None
 
 
@@ -130,7 +135,10 @@ def main() -> None:
     names, images = load_pool()
     yardstick = Yardstick(names, images)
     rows = training_rows(names)
-    have = {(run["kind"], run["name"], run["seed"]) for run in done()}
+    encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # every run starts from it (cached)
+    trunk = fingerprint(encoder)
+    # Runs from another trunk (other settings, another thread count) are not this sweep's: they are run again.
+    have = {(run["kind"], run["name"], run["seed"]) for run in done() if run.get("trunk") == trunk}
     plan = [("budget", str(k), seed, k, SHIPPED, {}) for seed in args.seeds for k in BUDGETS]
     plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
     plan += [("ablation", PROBE, 0, BUDGET, None, {})]
@@ -138,11 +146,10 @@ def main() -> None:
     todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
     for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
         labels = training_labels(budget, **options)
-        shipped = shipped_run() if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
+        shipped = shipped_run(trunk) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
         if shipped is not None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
         elif recipe is None:
-            encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, 0, progress=False)
             figures = linear_probe(encoder, images, labels, names, yardstick)
             teacher_figures = None
         else:
@@ -158,6 +165,7 @@ def main() -> None:
                 "seed": seed,
                 "budget": budget,
                 "hand_labels": len(labels),
+                "trunk": trunk,
                 "validation": figures,
                 "teacher_validation": teacher_figures,
             }

@@ -367,7 +367,9 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
 
 
 def experiments_section(report: Report) -> None:
-    runs = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
+    every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
+    trunk = json.loads(TRAINING_JSON.read_text()).get("trunk") if TRAINING_JSON.exists() else None
+    runs = [r for r in every_run if r.get("trunk") == trunk]  # figures from another pretrained trunk do not compare
     report.figures["experiments"] = runs
     if not runs:
         report.sections["experiments"] = [
@@ -427,6 +429,10 @@ def experiments_section(report: Report) -> None:
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
+    if stale := len(every_run) - len(runs):
+        lines[-1] += (
+            f" Left out: {stale} runs on another pretrained trunk (`python -m training.experiments` redoes them)."
+        )
     report.sections["experiments"] = lines
 
 
