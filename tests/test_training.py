@@ -132,10 +132,10 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
     monkeypatch.setattr(experiments, "TRAINING_JSON", record)
     assert experiments.shipped_run("abc") is None
     recipe = json.loads(json.dumps(dataclasses.asdict(experiments.SHIPPED)))
-    shipped = {"recipe": recipe, "budget": experiments.BUDGET, "seed": 0, "trunk": "abc", "validation": {"eer": 0.07}}
+    shipped = {"recipe": recipe, "budget": experiments.BUDGET, "seed": 0, "encoder": "abc", "validation": {"eer": 0.07}}
     record.write_text(json.dumps(shipped))
     assert experiments.shipped_run("abc")["validation"] == {"eer": 0.07}
-    assert experiments.shipped_run("def") is None  # the same recipe on another pretrained trunk: other weights
+    assert experiments.shipped_run("def") is None  # the same recipe on another pretrained encoder: other weights
     recipe["fixmatch"]["steps"] += 1  # trained some other way: its figures are not the shipped point's
     record.write_text(json.dumps(shipped | {"recipe": recipe}))
     assert experiments.shipped_run("abc") is None
@@ -162,9 +162,15 @@ def test_the_pipeline_runs_end_to_end_and_twice_gives_the_same_network(tmp_path,
     for a, b in zip(first.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
     assert len(list(tmp_path.glob("encoder-*.pt"))) == 1
-    pipeline.train(recipe=recipe, pool=(names, images), progress=False, threads=1)
-    # One thread sums floats in another order: its trunk is cached apart, never passed off as the 2-thread one.
-    assert len(list(tmp_path.glob("encoder-*.pt"))) == 2
+    threads = torch.get_num_threads()
+    try:
+        next(tmp_path.glob("encoder-*.pt")).unlink()  # pretrain again, asked from one thread
+        _, one_thread = pipeline.train(recipe=recipe, pool=(names, images), progress=False, threads=1)
+    finally:
+        torch.set_num_threads(threads)
+    # The encoder is pretrained on the shipped thread count whatever the caller's: the same numbers, one cache file.
+    assert one_thread["encoder"] == facts["encoder"]
+    assert len(list(tmp_path.glob("encoder-*.pt"))) == 1
 
 
 @needs_pool
@@ -183,3 +189,26 @@ def test_committed_weights_reach_the_validation_figures_they_carry():
     assert figures["eer"] == pytest.approx(carried["eer"], abs=1e-4)
     assert figures["eer_unanimous"] == pytest.approx(carried["eer_unanimous"], abs=1e-4)
     assert figures["eer"] <= 0.09 and figures["eer_unanimous"] <= 0.03  # a regression bound under what ships
+
+
+def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encoders_runs_only(tmp_path, monkeypatch):
+    import json
+
+    from training import experiments, report
+
+    runs, record = tmp_path / "experiments.json", tmp_path / "training.json"
+    for module in (experiments, report):
+        monkeypatch.setattr(module, "EXPERIMENTS_JSON", runs)
+    monkeypatch.setattr(report, "TRAINING_JSON", record)
+    figures = {"eer": 0.08, "eer_unanimous": 0.02, "accuracy": 0.9}
+    entry = {"kind": "ablation", "seed": 0, "budget": 200, "hand_labels": 194, "validation": figures}
+    experiments.record(entry | {"name": "hard labels", "encoder": "old"})
+    experiments.record(entry | {"name": "one teacher", "encoder": "old"})
+    experiments.record(entry | {"name": "hard labels", "encoder": "new"})  # redone on today's encoder
+    assert [(r["name"], r["encoder"]) for r in experiments.done()] == [("one teacher", "old"), ("hard labels", "new")]
+    record.write_text(json.dumps({"encoder": "new"}))
+    section = report.Report()
+    report.experiments_section(section)
+    text = "\n".join(section.sections["experiments"])
+    assert "| hard labels |" in text and "one teacher" not in text
+    assert "Left out: 1 of 2 recorded runs" in text

@@ -1,14 +1,16 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
-    python -m training.experiments                # every run not yet in reports/experiments.json (≈ 1.5 h for all 13)
+    python -m training.experiments                # every run not yet measured on today's encoder (≈ 1.5 h for all 13)
     python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
     python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels
-(all usable crops, and the unanimous ones). Results are appended to ``reports/experiments.json`` as each run
-ends, with the date and commit, so an interrupted sweep resumes where it stopped; ``python -m training.report``
-shows them.
+(all usable crops, and the unanimous ones). Results go to ``reports/experiments.json`` as each run ends, with the
+date, the commit and a fingerprint of the pretrained encoder it started from, so an interrupted sweep resumes
+where it stopped; a run recorded from another encoder (other pretraining settings or code) is done again and
+replaces it. ``python -m training.report`` shows the runs on the shipped encoder. The encoder is pretrained on
+two threads whatever ``--threads`` says, so a 1-thread sweep's runs share it; another seed pretrains its own.
 """
 
 from __future__ import annotations
@@ -94,23 +96,27 @@ def done() -> list[dict]:
     return json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
 
 
+def run_key(run: dict) -> tuple[str, str, int]:
+    return run["kind"], run["name"], run["seed"]
+
+
 def record(entry: dict) -> None:
-    runs = done() + [entry | {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit()}]
+    """Add a run's figures, replacing an earlier run of the same name and seed (from another encoder)."""
+    runs = [run for run in done() if run_key(run) != run_key(entry)]
+    runs += [entry | {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit()}]
     EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
 
 
-def shipped_run(trunk: str) -> dict | None:
+def shipped_run(encoder: str) -> dict | None:
     """The shipped weights' own figures (``reports/training.json``) when they are this sweep's shipped point: the
-    same recipe, budget, seed and pretrained trunk give the same weights bit for bit, so that run is not repeated."""
+    same recipe, budget, seed and pretrained encoder give the same weights bit for bit, so that run is not
+    repeated."""
     if not TRAINING_JSON.exists():
         return None
     shipped = json.loads(TRAINING_JSON.read_text())
     recipe = json.loads(json.dumps(dataclasses.asdict(SHIPPED)))  # as JSON holds it: tuples become lists
-    same = shipped["recipe"] == recipe and (shipped["budget"], shipped["seed"], shipped.get("trunk")) == (
-        BUDGET,
-        SEED,
-        trunk,
-    )
+    same = shipped["recipe"] == recipe and (shipped["budget"], shipped["seed"]) == (BUDGET, SEED)
+    same = same and shipped.get("encoder") == encoder
     return shipped if same else None
 
 
@@ -135,10 +141,11 @@ def main() -> None:
     names, images = load_pool()
     yardstick = Yardstick(names, images)
     rows = training_rows(names)
-    encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # every run starts from it (cached)
-    trunk = fingerprint(encoder)
-    # Runs from another trunk (other settings, another thread count) are not this sweep's: they are run again.
-    have = {(run["kind"], run["name"], run["seed"]) for run in done() if run.get("trunk") == trunk}
+    encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # seed 0's runs start from it (cached)
+    shipped_encoder = fingerprint(encoder)
+    # A run on another encoder (older settings or code) is not comparable: it is done again. Another seed's runs
+    # pretrain their own encoder, so for them having been run is enough.
+    have = {run_key(run) for run in done() if run["seed"] != SEED or run.get("encoder") == shipped_encoder}
     plan = [("budget", str(k), seed, k, SHIPPED, {}) for seed in args.seeds for k in BUDGETS]
     plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
     plan += [("ablation", PROBE, 0, BUDGET, None, {})]
@@ -146,7 +153,10 @@ def main() -> None:
     todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
     for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
         labels = training_labels(budget, **options)
-        shipped = shipped_run(trunk) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
+        shipped = (
+            shipped_run(shipped_encoder) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
+        )
+        run_encoder = shipped_encoder
         if shipped is not None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
         elif recipe is None:
@@ -157,7 +167,7 @@ def main() -> None:
                 budget, recipe, seed, progress=False, pool=(names, images), labels=labels, threads=args.threads
             )
             figures = yardstick.figures(predict(student, yardstick.images))
-            teacher_figures = facts["teacher_validation"]
+            teacher_figures, run_encoder = facts["teacher_validation"], facts["encoder"]
         record(
             {
                 "kind": kind,
@@ -165,7 +175,7 @@ def main() -> None:
                 "seed": seed,
                 "budget": budget,
                 "hand_labels": len(labels),
-                "trunk": trunk,
+                "encoder": run_encoder,
                 "validation": figures,
                 "teacher_validation": teacher_figures,
             }

@@ -1,6 +1,6 @@
 """Write the validation report into ``reports/`` (README.md, figures.json and PNGs), in one command.
 
-    python -m training.report          # ≈ 1 min with the encoder cached by training (≈ 17 min without)
+    python -m training.report          # ≈ 1 min with the encoder cached by training (≈ 11 min without)
     python -m training.report --full   # first runs python -m training.experiments (budget curve, ablations)
 
 Everything is measured on the validation crops of ``labels/labels.csv`` (a seeded random draw of the pool, never
@@ -332,7 +332,7 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     soft = np.array(list(labels.values()))  # the share of looks that said open, as the recipe learns it
     y = (soft >= 0.5).astype(int)  # the majority, for the methods that take classes
     val_rows = np.array([position[n] for n in yardstick.names])
-    # Cached by training; on a fresh clone this pretrains first (about 16 minutes), with its progress bar.
+    # Cached by training; on a fresh clone this pretrains first (about 10 minutes), with its progress bar.
     encoder, _ = pretrained_encoder(images[training_rows(names)], Recipe().simclr, 0)
     features = embed(encoder, images)
     flat = images.reshape(len(images), -1)
@@ -368,14 +368,19 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
 
 def experiments_section(report: Report) -> None:
     every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
-    trunk = json.loads(TRAINING_JSON.read_text()).get("trunk") if TRAINING_JSON.exists() else None
-    runs = [r for r in every_run if r.get("trunk") == trunk]  # figures from another pretrained trunk do not compare
+    encoder = json.loads(TRAINING_JSON.read_text()).get("encoder") if TRAINING_JSON.exists() else None
+    runs = [r for r in every_run if r.get("encoder") == encoder]  # runs on another encoder do not compare
     report.figures["experiments"] = runs
+    left_out = (
+        f"Left out: {len(every_run) - len(runs)} of {len(every_run)} recorded runs, on another pretrained encoder "
+        "than the shipped weights' (another seed's, or older ones that `python -m training.experiments` redoes)."
+    )
     if not runs:
         report.sections["experiments"] = [
             "## Label budget and ingredients",
             "",
             "Not measured yet: `python -m training.experiments` (or `python -m training.report --full`).",
+            *(["", left_out] if every_run else []),
         ]
         return
     budget = [r for r in runs if r["kind"] == "budget"]
@@ -429,10 +434,8 @@ def experiments_section(report: Report) -> None:
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
-    if stale := len(every_run) - len(runs):
-        lines[-1] += (
-            f" Left out: {stale} runs on another pretrained trunk (`python -m training.experiments` redoes them)."
-        )
+    if len(runs) < len(every_run):
+        lines[-1] += " " + left_out
     report.sections["experiments"] = lines
 
 

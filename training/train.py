@@ -138,8 +138,8 @@ def settings_key(*parts: object) -> str:
 
 
 def fingerprint(net: EyeNet) -> str:
-    """A short hash of a network's numbers: which pretrained trunk a run started from (``reports/`` keeps figures
-    of the shipped trunk only)."""
+    """A short hash of a network's numbers: which pretrained encoder a run started from (the report keeps the
+    sweep's figures of the shipped encoder only)."""
     digest = hashlib.sha256()
     for tensor in net.state_dict().values():
         digest.update(tensor.numpy().tobytes())
@@ -149,20 +149,29 @@ def fingerprint(net: EyeNet) -> str:
 def pretrained_encoder(
     train_images: np.ndarray, recipe: SimCLR, seed: int, progress: bool = True, watch=None, every: int = 0
 ) -> tuple[EyeNet, list]:
-    """The SimCLR trunk and its curve, cached in ``runs/`` under its settings, the images it saw and the thread
-    count (float sums differ between thread counts: a 1-thread experiment's trunk is not the shipped run's)."""
-    key = settings_key(recipe, seed, hashlib.sha256(train_images.tobytes()).hexdigest(), torch.get_num_threads())
+    """The SimCLR encoder and its curve, cached in ``runs/`` under its settings and the images it saw. It is always
+    pretrained on THREADS threads, whatever the caller's count: float sums differ between thread counts, and a
+    1-thread experiment's encoder, cached under the same name, once became the shipped run's (a fresh clone then
+    trained other weights than the committed ones)."""
+    key = settings_key(recipe, seed, hashlib.sha256(train_images.tobytes()).hexdigest(), THREADS)
     cache, curve_file = RUNS / f"encoder-{key}.pt", RUNS / f"encoder-{key}.json"
     net = EyeNet()
     if cache.exists() and curve_file.exists():
-        net.load_state_dict(torch.load(cache, weights_only=True))
-        return net.eval(), json.loads(curve_file.read_text())
-    curve: list = []
+        curve = json.loads(curve_file.read_text())
+        if curve or not watch:  # cached without its curve (by the sweep): pretrain again to draw it
+            net.load_state_dict(torch.load(cache, weights_only=True))
+            return net.eval(), curve
+    curve = []
 
     def record(epoch: int, model: EyeNet) -> None:
         curve.append({"epoch": epoch, **watch(model)})
 
-    net = pretrain(train_images, recipe, seed, progress, every if watch else 0, record if watch else None)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    try:
+        net = pretrain(train_images, recipe, seed, progress, every if watch else 0, record if watch else None)
+    finally:
+        torch.set_num_threads(threads)
     RUNS.mkdir(exist_ok=True)
     torch.save(net.state_dict(), cache)
     curve_file.write_text(json.dumps(curve))
@@ -233,7 +242,7 @@ def train(
         "hand_labels": len(labels),
         "seed": seed,
         "recipe": dataclasses.asdict(recipe),
-        "trunk": fingerprint(encoder),
+        "encoder": fingerprint(encoder),
         "history": history,
         "teacher_validation": yardstick.figures(soft_targets(teachers, yardstick.images)),
     }
