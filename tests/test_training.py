@@ -191,24 +191,85 @@ def test_committed_weights_reach_the_validation_figures_they_carry():
     assert figures["eer"] <= 0.09 and figures["eer_unanimous"] <= 0.03  # a regression bound under what ships
 
 
-def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encoders_runs_only(tmp_path, monkeypatch):
+def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encoder_and_recipes_runs_only(
+    tmp_path, monkeypatch
+):
     import json
 
     from training import experiments, report
+    from training.train import recipe_key
 
     runs, record = tmp_path / "experiments.json", tmp_path / "training.json"
     for module in (experiments, report):
         monkeypatch.setattr(module, "EXPERIMENTS_JSON", runs)
     monkeypatch.setattr(report, "TRAINING_JSON", record)
+    shipped, earlier = {"student": {"epochs": 60}}, {"student": {"epochs": 30}}
     figures = {"eer": 0.08, "eer_unanimous": 0.02, "accuracy": 0.9}
     entry = {"kind": "ablation", "seed": 0, "budget": 200, "hand_labels": 194, "validation": figures}
-    experiments.record(entry | {"name": "hard labels", "encoder": "old"})
-    experiments.record(entry | {"name": "one teacher", "encoder": "old"})
-    experiments.record(entry | {"name": "hard labels", "encoder": "new"})  # redone on today's encoder
-    assert [(r["name"], r["encoder"]) for r in experiments.done()] == [("one teacher", "old"), ("hard labels", "new")]
-    record.write_text(json.dumps({"encoder": "new"}))
+    today = {"encoder": "new", "baseline": recipe_key(shipped)}
+    experiments.record(entry | {"name": "hard labels", "encoder": "old", "baseline": recipe_key(shipped)})
+    experiments.record(entry | {"name": "one teacher", "encoder": "old", "baseline": recipe_key(shipped)})
+    experiments.record(entry | {"name": "no balance", "encoder": "new", "baseline": recipe_key(earlier)})
+    experiments.record(entry | {"name": "hard labels"} | today)  # redone on today's encoder
+    assert [(r["name"], r["encoder"]) for r in experiments.done()] == [
+        ("one teacher", "old"),
+        ("no balance", "new"),
+        ("hard labels", "new"),
+    ]
+    record.write_text(json.dumps({"encoder": "new", "recipe": shipped}))
     section = report.Report()
     report.experiments_section(section)
     text = "\n".join(section.sections["experiments"])
-    assert "| hard labels |" in text and "one teacher" not in text
-    assert "Left out: 1 of 2 recorded runs" in text
+    # Another encoder's run and a variation of an earlier recipe are both left out.
+    assert "| hard labels |" in text and "one teacher" not in text and "no balance" not in text
+    assert "Left out: 2 of 3 recorded runs" in text
+    assert recipe_key(json.loads(json.dumps(shipped))) == recipe_key(shipped) != recipe_key(earlier)
+
+
+def constant_teacher(logit: float) -> EyeNet:
+    """A "teacher" that answers ``logit`` for every crop."""
+    net = trained_looking_net()
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.fill_(logit)
+    return net
+
+
+def test_the_student_learns_the_teachers_answer_for_the_view_it_sees_and_a_hand_label_whatever_the_view(monkeypatch):
+    from training import selftrain
+    from training.selftrain import NoisyStudent, noisy_student
+
+    images = pool_crops(64)
+    asked = []
+    answer = selftrain.ensemble_answer
+
+    def asking(teachers: list[EyeNet], x: torch.Tensor) -> torch.Tensor:
+        asked.append(x.clone())
+        return answer(teachers, x)
+
+    monkeypatch.setattr(selftrain, "ensemble_answer", asking)
+    recipe = NoisyStudent(epochs=3, batch=16, lr=1e-2, open_share=None)
+    teacher = constant_teacher(4.0)  # sure that every crop is open
+
+    def mean_p(net: EyeNet) -> float:
+        with torch.inference_mode():
+            return torch.sigmoid(net(torch.from_numpy(images).unsqueeze(1))).mean().item()
+
+    student = noisy_student(trained_looking_net(1), [teacher], images, {}, recipe, progress=False)
+    assert mean_p(student) > 0.8
+    clean = torch.from_numpy(images).unsqueeze(1)
+    assert torch.equal(asked[0], clean)  # the clean crops once (the pool's shift), then each augmented batch
+    assert len(asked) == 1 + 3 * (64 // 16) and not any(torch.equal(x, clean[: len(x)]) for x in asked[1:])
+    everything_closed = {row: 0.0 for row in range(64)}
+    student = noisy_student(trained_looking_net(1), [teacher], images, everything_closed, recipe, progress=False)
+    assert mean_p(student) < 0.2  # the hand labels stand over the teacher's answers
+    asked.clear()
+    noisy_student(
+        trained_looking_net(1),
+        [teacher],
+        images,
+        {},
+        NoisyStudent(epochs=1, batch=16, consistent=False),
+        progress=False,
+    )
+    assert len(asked) == 1  # the previous distillation: the teachers see the clean crops only

@@ -7,9 +7,10 @@
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels
 (all usable crops, and the unanimous ones). Results go to ``reports/experiments.json`` as each run ends, with the
-date, the commit and a fingerprint of the pretrained encoder it started from, so an interrupted sweep resumes
-where it stopped; a run recorded from another encoder (other pretraining settings or code) is done again and
-replaces it. ``python -m training.report`` shows the runs on the shipped encoder. The encoder is pretrained on
+date, the commit, a fingerprint of the pretrained encoder it started from and a key of the shipped recipe it is a
+variation of, so an interrupted sweep resumes where it stopped; a run recorded from another encoder (other
+pretraining settings or code) or against another shipped recipe is done again and replaces it.
+``python -m training.report`` shows the runs on the shipped encoder and recipe. The encoder is pretrained on
 two threads whatever ``--threads`` says, so a 1-thread sweep's runs share it; another seed pretrains its own.
 """
 
@@ -36,6 +37,7 @@ from training.train import (
     fingerprint,
     predict,
     pretrained_encoder,
+    recipe_key,
     train,
     training_labels,
     training_rows,
@@ -53,6 +55,10 @@ def ablations() -> dict[str, tuple[Recipe, dict]]:
     fixmatch, student = SHIPPED.fixmatch, SHIPPED.student
     replace = dataclasses.replace
     return {
+        "the student taught the teachers' answers for the clean crop, 30 epochs (the previous distillation)": (
+            replace(SHIPPED, student=replace(student, consistent=False, epochs=30)),
+            {},
+        ),
         "FixMatch for 3000 steps instead of 1500": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=3000)), {}),
         "FixMatch for 300 steps": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=300)), {}),
         "one FixMatch teacher instead of three": (replace(SHIPPED, teachers=1), {}),
@@ -76,6 +82,7 @@ PRIORITY = {
         [
             "200",  # the shipped weights: their figures are read, not trained again
             PROBE,
+            "the student taught the teachers' answers for the clean crop, 30 epochs (the previous distillation)",
             "50",
             "one FixMatch teacher instead of three",
             "10",
@@ -142,10 +149,14 @@ def main() -> None:
     yardstick = Yardstick(names, images)
     rows = training_rows(names)
     encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # seed 0's runs start from it (cached)
-    shipped_encoder = fingerprint(encoder)
-    # A run on another encoder (older settings or code) is not comparable: it is done again. Another seed's runs
-    # pretrain their own encoder, so for them having been run is enough.
-    have = {run_key(run) for run in done() if run["seed"] != SEED or run.get("encoder") == shipped_encoder}
+    shipped_encoder, baseline = fingerprint(encoder), recipe_key(dataclasses.asdict(SHIPPED))
+    # A run on another encoder (older settings or code) or varied from another shipped recipe is not comparable: it
+    # is done again. Another seed's runs pretrain their own encoder, so for them the recipe is all that must match.
+    have = {
+        run_key(run)
+        for run in done()
+        if run.get("baseline") == baseline and (run["seed"] != SEED or run.get("encoder") == shipped_encoder)
+    }
     plan = [("budget", str(k), seed, k, SHIPPED, {}) for seed in args.seeds for k in BUDGETS]
     plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
     plan += [("ablation", PROBE, 0, BUDGET, None, {})]
@@ -176,6 +187,7 @@ def main() -> None:
                 "budget": budget,
                 "hand_labels": len(labels),
                 "encoder": run_encoder,
+                "baseline": baseline,
                 "validation": figures,
                 "teacher_validation": teacher_figures,
             }

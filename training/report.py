@@ -47,6 +47,7 @@ from training.train import (  # noqa: E402
     Yardstick,
     predict,
     pretrained_encoder,
+    recipe_key,
     training_labels,
     training_rows,
 )
@@ -368,12 +369,15 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
 
 def experiments_section(report: Report) -> None:
     every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
-    encoder = json.loads(TRAINING_JSON.read_text()).get("encoder") if TRAINING_JSON.exists() else None
-    runs = [r for r in every_run if r.get("encoder") == encoder]  # runs on another encoder do not compare
+    shipped = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
+    encoder, baseline = shipped.get("encoder"), recipe_key(shipped.get("recipe", {}))
+    # Runs on another encoder, or varied from another recipe than the shipped one, do not compare.
+    runs = [r for r in every_run if r.get("encoder") == encoder and r.get("baseline") == baseline]
     report.figures["experiments"] = runs
     left_out = (
         f"Left out: {len(every_run) - len(runs)} of {len(every_run)} recorded runs, on another pretrained encoder "
-        "than the shipped weights' (another seed's, or older ones that `python -m training.experiments` redoes)."
+        "than the shipped weights' (another seed's) or varied from an earlier recipe: `python -m training.experiments` "
+        "redoes the seed-0 ones."
     )
     if not runs:
         report.sections["experiments"] = [

@@ -1,11 +1,14 @@
 """Self-training (noisy student): the fine-tuned teachers label the whole training pool, a fresh network learns it.
 
-The teachers' soft answer for every pool crop (their log-odds averaged over the teachers and the mirrored crop)
-becomes the target, shifted by one constant so that the pool comes out at its share of open eyes (about half: the
-teachers inherit some of the hand labels' lean); hand labels override it on their crops. The student starts from
-the self-supervised trunk and learns those targets on strongly augmented views, so it must give the teachers'
-answers under noise they never had to face; it comes out smoother than any one teacher, and in one network (what
-ships). Validation crops are never seen.
+The teachers' soft answer (their log-odds averaged over the teachers and the mirrored crop), shifted by one
+constant so that the pool comes out at its share of open eyes (about half: the teachers inherit some of the hand
+labels' lean), is the target; hand labels override it on their crops. The student starts from the
+self-supervised trunk and learns on strongly augmented views, and the teachers answer for the very view the
+student sees ("consistent" distillation, as in Beyer et al. 2022, "Knowledge distillation: a good teacher is
+patient and consistent"), not for the clean crop: a view that hides a lid gets the teachers' doubt about that
+view, not the clean crop's certainty. Measured on the validation crops, the student's log-odds come closer to the
+teachers' (mean gap 0.52 → 0.28 at 60 epochs; the previous recipe, clean-crop targets for 30 epochs, is an
+ablation in the report). The result is one network (what ships). Validation crops are never seen.
 """
 
 from __future__ import annotations
@@ -25,29 +28,35 @@ from training.model import EyeNet
 
 @dataclass(frozen=True)
 class NoisyStudent:
-    epochs: int = 30
+    epochs: int = 60
     batch: int = 128
     lr: float = 2e-3
     weight_decay: float = 1e-4
     width: int = 16  # the student's shape: the pretrained trunk's own, or a smaller one trained from scratch
     depth: int = 2
     open_share: float | None = 0.5  # the pool's share of open eyes the targets are shifted to (None: as given)
+    consistent: bool = True  # the teachers answer for the student's augmented view (False: for the clean crop)
 
 
 @torch.inference_mode()
-def ensemble_logits(teachers: list[EyeNet], images: np.ndarray) -> np.ndarray:
-    """The teachers' open-eye log-odds for each crop, averaged over teachers and over the crop and its mirror image
-    (an eye is an eye either way round)."""
-    data = torch.from_numpy(images).unsqueeze(1)
-    total = torch.zeros(len(data))
+def ensemble_answer(teachers: list[EyeNet], x: torch.Tensor) -> torch.Tensor:
+    """The teachers' open-eye log-odds for an (N, 1, 24, 24) batch, averaged over teachers and over each crop and
+    its mirror image (an eye is an eye either way round)."""
+    total = torch.zeros(len(x))
     for teacher in teachers:
         teacher.eval()
-        total += torch.cat([teacher(chunk) + teacher(chunk.flip(3)) for chunk in data.split(1024)])
-    return (total / (2 * len(teachers))).numpy()
+        total += teacher(x) + teacher(x.flip(3))
+    return total / (2 * len(teachers))
 
 
-def shift_to_share(logits: np.ndarray, share: float) -> np.ndarray:
-    """``logits`` plus the one constant that makes their mean probability ``share`` (found by bisection)."""
+def ensemble_logits(teachers: list[EyeNet], images: np.ndarray) -> np.ndarray:
+    """``ensemble_answer`` for (N, 24, 24) crops."""
+    data = torch.from_numpy(images).unsqueeze(1)
+    return torch.cat([ensemble_answer(teachers, chunk) for chunk in data.split(1024)]).numpy()
+
+
+def share_shift(logits: np.ndarray, share: float) -> float:
+    """The one constant that, added to ``logits``, makes their mean probability ``share`` (found by bisection)."""
     low, high = -20.0, 20.0
     for _ in range(60):
         middle = (low + high) / 2
@@ -55,7 +64,12 @@ def shift_to_share(logits: np.ndarray, share: float) -> np.ndarray:
             high = middle
         else:
             low = middle
-    return logits + (low + high) / 2
+    return (low + high) / 2
+
+
+def shift_to_share(logits: np.ndarray, share: float) -> np.ndarray:
+    """``logits`` plus the one constant that makes their mean probability ``share``."""
+    return logits + share_shift(logits, share)
 
 
 def soft_targets(teachers: list[EyeNet], images: np.ndarray, open_share: float | None = None) -> np.ndarray:
@@ -81,9 +95,13 @@ def noisy_student(
     shape. ``watch(epoch, student)`` is called after every epoch; it must leave the student as it was."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    targets = soft_targets(teachers, images, recipe.open_share)
+    clean = ensemble_logits(teachers, images)
+    shift = share_shift(clean, recipe.open_share) if recipe.open_share is not None else 0.0
+    targets = 1 / (1 + np.exp(-(clean + shift)))
+    is_hand = torch.zeros(len(images), dtype=torch.bool)
     for row, label in hand_labels.items():
         targets[row] = label
+        is_hand[row] = True
     x, y = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(targets.astype(np.float32))
     same_shape = (recipe.width, recipe.depth) == (encoder.width, encoder.depth)
     student = copy.deepcopy(encoder) if same_shape else EyeNet(recipe.width, recipe.depth)
@@ -97,7 +115,11 @@ def noisy_student(
         order = torch.randperm(len(x), generator=generator)
         for step in range(steps_per_epoch):
             batch = order[step * recipe.batch : (step + 1) * recipe.batch]
-            loss = F.binary_cross_entropy_with_logits(student(augment(x[batch], 1.0, generator)), y[batch])
+            view = augment(x[batch], 1.0, generator)
+            target = y[batch]
+            if recipe.consistent:  # the teachers' answer for this view; a hand label stands whatever the view
+                target = torch.where(is_hand[batch], target, torch.sigmoid(ensemble_answer(teachers, view) + shift))
+            loss = F.binary_cross_entropy_with_logits(student(view), target)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -12,7 +12,8 @@
 3. Semi-supervised fine-tuning (``training.semisup``, FixMatch), three times with different seeds: the pool labels
    itself where it is sure, the hand labels class-balanced, the pseudo-labels aligned to a half-open pool.
 4. Self-training (``training.selftrain``): the three fine-tuned teachers, averaged, label the whole pool (shifted
-   so that half of it is open, the pool's share); a fresh network learns it under strong augmentation. It ships.
+   so that half of it is open, the pool's share); a fresh network learns it under strong augmentation, the
+   teachers answering for the very view it sees. It ships.
 5. Export (``training.export``): one ONNX file that carries its own description (labels used, validation figures,
    training date and commit).
 
@@ -135,6 +136,12 @@ def unsure_floor(y: np.ndarray, p: np.ndarray) -> float:
 
 def settings_key(*parts: object) -> str:
     return hashlib.sha256(json.dumps([repr(p) for p in parts]).encode()).hexdigest()[:12]
+
+
+def recipe_key(recipe: dict) -> str:
+    """A short hash of a recipe as ``dataclasses.asdict`` (or ``reports/training.json``) gives it: the sweep's runs
+    are variations of the shipped recipe, and compare with the shipped weights only while it is the same."""
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def fingerprint(net: EyeNet) -> str:
