@@ -273,3 +273,18 @@ def test_the_student_learns_the_teachers_answer_for_the_view_it_sees_and_a_hand_
         progress=False,
     )
     assert len(asked) == 1  # the previous distillation: the teachers see the clean crops only
+
+
+def test_fidelity_is_the_students_log_odds_gap_to_its_teachers_shifted_as_in_training():
+    from training.selftrain import fidelity
+
+    images = pool_crops(64)
+    teacher = trained_looking_net(0)
+    same = fidelity(teacher, [teacher], images, images, None)  # the teachers' side also reads the mirror image
+    assert same["gap"] == pytest.approx(0.0, abs=1e-2) and same["disagreement"] <= 0.05
+    sure = constant_teacher(3.0)
+    figures = fidelity(constant_teacher(1.0), [sure], images, images, None)
+    assert figures["gap"] == pytest.approx(2.0, abs=1e-5) and figures["disagreement"] == 0.0
+    # Shifted to a pool that is half open, the teacher's 3.0 becomes 0.0: the gap is the student's own 1.0.
+    assert fidelity(constant_teacher(1.0), [sure], images, images, 0.5)["gap"] == pytest.approx(1.0, abs=1e-4)
+    assert fidelity(constant_teacher(-1.0), [sure], images, images, None)["disagreement"] == 1.0

@@ -167,9 +167,10 @@ def main() -> None:
         shipped = (
             shipped_run(shipped_encoder) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
         )
-        run_encoder = shipped_encoder
+        run_encoder, run_fidelity = shipped_encoder, None
         if shipped is not None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
+            run_fidelity = shipped.get("fidelity")
         elif recipe is None:
             figures = linear_probe(encoder, images, labels, names, yardstick)
             teacher_figures = None
@@ -178,7 +179,11 @@ def main() -> None:
                 budget, recipe, seed, progress=False, pool=(names, images), labels=labels, threads=args.threads
             )
             figures = yardstick.figures(predict(student, yardstick.images))
-            teacher_figures, run_encoder = facts["teacher_validation"], facts["encoder"]
+            teacher_figures, run_encoder, run_fidelity = (
+                facts["teacher_validation"],
+                facts["encoder"],
+                facts["fidelity"],
+            )
         record(
             {
                 "kind": kind,
@@ -190,6 +195,7 @@ def main() -> None:
                 "baseline": baseline,
                 "validation": figures,
                 "teacher_validation": teacher_figures,
+                "fidelity": run_fidelity,
             }
         )
         tqdm.write(f"{kind} {name} seed {seed}: EER {figures['eer']:.2%}, unanimous {figures['eer_unanimous']:.2%}")

@@ -367,10 +367,14 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     return scores
 
 
+def gap(fidelity: dict | None) -> str:
+    return f"{fidelity['gap']:.2f}; {pct(fidelity['disagreement'])}" if fidelity else "–"
+
+
 def experiments_section(report: Report) -> None:
     every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
-    shipped = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
-    encoder, baseline = shipped.get("encoder"), recipe_key(shipped.get("recipe", {}))
+    trained = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
+    encoder, baseline = trained.get("encoder"), recipe_key(trained.get("recipe", {}))
     # Runs on another encoder, or varied from another recipe than the shipped one, do not compare.
     runs = [r for r in every_run if r.get("encoder") == encoder and r.get("baseline") == baseline]
     report.figures["experiments"] = runs
@@ -426,15 +430,19 @@ def experiments_section(report: Report) -> None:
         lines += [
             "## What each ingredient buys (one change from the shipped recipe, 200 queue crops)",
             "",
-            "| change | EER, all usable | EER, unanimous | accuracy |",
-            "|---|---|---|---|",
+            "| change | EER, all usable | EER, unanimous | accuracy | student–teachers gap (log-odds; answers) |",
+            "|---|---|---|---|---|",
             f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | "
-            f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} |",
+            f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
+            f"{gap(trained.get('fidelity'))} |",
             *[
                 f"| {r['name']} | {pct(r['validation']['eer'])} | {pct(r['validation']['eer_unanimous'])} | "
-                f"{pct(r['validation']['accuracy'])} |"
+                f"{pct(r['validation']['accuracy'])} | {gap(r.get('fidelity'))} |"
                 for r in ablations
             ],
+            "",
+            "The gap: how far the shipped network's log-odds are from its teachers' average on the validation crops "
+            "(mean absolute difference), and the share of crops where the two answer differently. No labels enter it.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]

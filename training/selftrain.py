@@ -80,6 +80,21 @@ def soft_targets(teachers: list[EyeNet], images: np.ndarray, open_share: float |
     return (1 / (1 + np.exp(-logits))).astype(np.float32)
 
 
+@torch.inference_mode()
+def fidelity(
+    student: EyeNet, teachers: list[EyeNet], pool: np.ndarray, images: np.ndarray, open_share: float | None
+) -> dict[str, float]:
+    """How closely the student repeats its teachers on ``images`` (crops it never learnt from): the mean absolute
+    gap between its log-odds and theirs (shifted as in training, by the constant that brings ``pool`` to
+    ``open_share``) and the share of crops on which the two answer differently. No labels needed."""
+    clean = ensemble_logits(teachers, pool)
+    shift = share_shift(clean, open_share) if open_share is not None else 0.0
+    theirs = ensemble_logits(teachers, images) + shift
+    student.eval()
+    mine = torch.cat([student(chunk) for chunk in torch.from_numpy(images).unsqueeze(1).split(1024)]).numpy()
+    return {"gap": float(np.mean(np.abs(mine - theirs))), "disagreement": float(np.mean((mine > 0) != (theirs > 0)))}
+
+
 def noisy_student(
     encoder: EyeNet,
     teachers: list[EyeNet],

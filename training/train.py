@@ -46,7 +46,7 @@ from training.labelling import train_queue, validation_draw
 from training.metrics import accuracy_f1, eer
 from training.model import EyeNet
 from training.pretrain import SimCLR, embed, pretrain
-from training.selftrain import NoisyStudent, noisy_student, soft_targets
+from training.selftrain import NoisyStudent, fidelity, noisy_student, soft_targets
 from training.semisup import FixMatch, fixmatch
 
 BUDGET = 200  # typical queue crops labelled for training (unsure/unusable ones left out); reports/README.md: the curve
@@ -252,6 +252,8 @@ def train(
         "encoder": fingerprint(encoder),
         "history": history,
         "teacher_validation": yardstick.figures(soft_targets(teachers, yardstick.images)),
+        # the student's log-odds against the teachers' on the validation crops: what distillation kept
+        "fidelity": fidelity(student, teachers, train_images, yardstick.images, recipe.student.open_share),
     }
     return student, facts
 
