@@ -194,6 +194,7 @@ def test_committed_weights_reach_the_validation_figures_they_carry():
 def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encoder_and_recipes_runs_only(
     tmp_path, monkeypatch
 ):
+    import dataclasses
     import json
 
     from training import experiments, report
@@ -223,7 +224,9 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     # Another encoder's run and a variation of an earlier recipe are both left out.
     assert "| hard labels |" in text and "one teacher" not in text and "no balance" not in text
     assert "Left out: 2 of 3 recorded runs" in text
-    assert recipe_key(json.loads(json.dumps(shipped))) == recipe_key(shipped) != recipe_key(earlier)
+    assert recipe_key(shipped) != recipe_key(earlier)
+    shipped_recipe = dataclasses.asdict(experiments.SHIPPED)  # as the sweep keys it, and as training.json holds it
+    assert recipe_key(json.loads(json.dumps(shipped_recipe))) == recipe_key(shipped_recipe)
 
 
 def constant_teacher(logit: float) -> EyeNet:
@@ -240,29 +243,34 @@ def test_the_student_learns_the_teachers_answer_for_the_view_it_sees_and_a_hand_
     from training.selftrain import NoisyStudent, noisy_student
 
     images = pool_crops(64)
-    asked = []
-    answer = selftrain.ensemble_answer
+    asked, views = [], []
+    answer, augment = selftrain.ensemble_answer, selftrain.augment
 
     def asking(teachers: list[EyeNet], x: torch.Tensor) -> torch.Tensor:
         asked.append(x.clone())
         return answer(teachers, x)
 
+    def viewing(x: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+        views.append(augment(x, strength, generator))
+        return views[-1]
+
     monkeypatch.setattr(selftrain, "ensemble_answer", asking)
+    monkeypatch.setattr(selftrain, "augment", viewing)
     recipe = NoisyStudent(epochs=3, batch=16, lr=1e-2, open_share=None)
     teacher = constant_teacher(4.0)  # sure that every crop is open
-
-    def mean_p(net: EyeNet) -> float:
-        with torch.inference_mode():
-            return torch.sigmoid(net(torch.from_numpy(images).unsqueeze(1))).mean().item()
-
-    student = noisy_student(trained_looking_net(1), [teacher], images, {}, recipe, progress=False)
-    assert mean_p(student) > 0.8
     clean = torch.from_numpy(images).unsqueeze(1)
-    assert torch.equal(asked[0], clean)  # the clean crops once (the pool's shift), then each augmented batch
-    assert len(asked) == 1 + 3 * (64 // 16) and not any(torch.equal(x, clean[: len(x)]) for x in asked[1:])
-    everything_closed = {row: 0.0 for row in range(64)}
-    student = noisy_student(trained_looking_net(1), [teacher], images, everything_closed, recipe, progress=False)
-    assert mean_p(student) < 0.2  # the hand labels stand over the teacher's answers
+
+    def p_open(net: EyeNet) -> np.ndarray:
+        with torch.inference_mode():
+            return torch.sigmoid(net(clean)).numpy()
+
+    closed_half = {row: 0.0 for row in range(0, 64, 2)}
+    student = noisy_student(trained_looking_net(1), [teacher], images, closed_half, recipe, progress=False)
+    # The teachers saw the clean crops once (for the pool's shift), then exactly the view the student saw, each step.
+    assert torch.equal(asked[0], clean) and len(asked) == 1 + len(views) == 1 + 3 * (64 // 16)
+    assert all(torch.equal(question, view) for question, view in zip(asked[1:], views, strict=True))
+    p = p_open(student)
+    assert p[0::2].mean() < 0.3 and p[1::2].mean() > 0.7  # hand labels stand over the teacher; the rest is his
     asked.clear()
     noisy_student(
         trained_looking_net(1),

@@ -441,8 +441,10 @@ def experiments_section(report: Report) -> None:
                 for r in ablations
             ],
             "",
-            "The gap: how far the shipped network's log-odds are from its teachers' average on the validation crops "
-            "(mean absolute difference), and the share of crops where the two answer differently. No labels enter it.",
+            "The gap: how far each run's shipped network (its student) is from its own teachers' average on the "
+            "validation crops, in log-odds (mean absolute difference), and the share of crops where the two answer "
+            "differently. No labels enter it; the consistent student is trained to close it on views of the pool, "
+            "so the figure measures how well that carries to crops it never saw.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]

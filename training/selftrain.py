@@ -1,14 +1,14 @@
-"""Self-training (noisy student): the fine-tuned teachers label the whole training pool, a fresh network learns it.
+"""Self-training (noisy student): the fine-tuned teachers answer for the whole training pool, a fresh network learns.
 
-The teachers' soft answer (their log-odds averaged over the teachers and the mirrored crop), shifted by one
-constant so that the pool comes out at its share of open eyes (about half: the teachers inherit some of the hand
-labels' lean), is the target; hand labels override it on their crops. The student starts from the
-self-supervised trunk and learns on strongly augmented views, and the teachers answer for the very view the
-student sees ("consistent" distillation, as in Beyer et al. 2022, "Knowledge distillation: a good teacher is
-patient and consistent"), not for the clean crop: a view that hides a lid gets the teachers' doubt about that
-view, not the clean crop's certainty. Measured on the validation crops, the student's log-odds come closer to the
-teachers' (mean gap 0.52 → 0.28 at 60 epochs; the previous recipe, clean-crop targets for 30 epochs, is an
-ablation in the report). The result is one network (what ships). Validation crops are never seen.
+The target is the teachers' soft answer (their log-odds averaged over the teachers and the mirrored crop), plus one
+constant that brings the clean pool to its share of open eyes (about half: the teachers inherit some of the hand
+labels' lean); hand labels override it on their crops. The student starts from the self-supervised trunk and
+learns on strongly augmented views, and the teachers answer for the very view the student sees ("consistent"
+distillation, as in Beyer et al. 2022, "Knowledge distillation: a good teacher is patient and consistent"), not
+for the clean crop: a view that hides a lid gets the teachers' doubt about that view, not the clean crop's
+certainty. On the validation crops, which it never sees, the student's log-odds come closer to the teachers'
+(``fidelity``; mean gap 0.52 → 0.28 with the previous student, clean-crop targets for 30 epochs, as the baseline;
+the report's ablations split the two changes). The result is one network (what ships).
 """
 
 from __future__ import annotations
