@@ -1,6 +1,6 @@
 """Train the shipped weights from the unlabelled pool and a few hand labels, in one command.
 
-    python -m training.train            # → weights/eyenet.onnx and reports/training.json (≈ 17 min on 2 cores)
+    python -m training.train            # → weights/eyenet.onnx and reports/training.json (≈ 20 min on 2 cores)
     python -m training.train --check    # train again into a scratch file; is it the committed file, bit for bit?
 
 1. Self-supervised pretraining (``training.pretrain``, SimCLR) of the trunk on every pool crop outside the
