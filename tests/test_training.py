@@ -99,10 +99,11 @@ def test_open_share_is_the_soft_label_and_unsure_looks_abstain():
 
 
 def test_targets_are_shifted_to_the_pools_open_share_keeping_their_order():
-    from training.selftrain import shift_to_share
+    from training.selftrain import share_shift
 
     logits = np.random.default_rng(0).normal(1.0, 2.0, 1000)  # a teacher that calls ~65% of the pool open
-    shifted = shift_to_share(logits, 0.5)
+    shifted = logits + share_shift(logits, 0.5)
+    assert share_shift(logits, None) == 0.0  # no share asked for: the teachers' answers as they are
     assert np.mean(1 / (1 + np.exp(-shifted))) == pytest.approx(0.5, abs=1e-6)
     assert np.all(np.diff(shifted[np.argsort(logits)]) >= 0)  # one constant: the ranking (and so the EER) stays
     assert np.mean(1 / (1 + np.exp(-logits))) > 0.6

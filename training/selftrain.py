@@ -55,8 +55,11 @@ def ensemble_logits(teachers: list[EyeNet], images: np.ndarray) -> np.ndarray:
     return torch.cat([ensemble_answer(teachers, chunk) for chunk in data.split(1024)]).numpy()
 
 
-def share_shift(logits: np.ndarray, share: float) -> float:
-    """The one constant that, added to ``logits``, makes their mean probability ``share`` (found by bisection)."""
+def share_shift(logits: np.ndarray, share: float | None) -> float:
+    """The one constant that, added to ``logits``, makes their mean probability ``share`` (found by bisection); 0 when
+    no share is asked for."""
+    if share is None:
+        return 0.0
     low, high = -20.0, 20.0
     for _ in range(60):
         middle = (low + high) / 2
@@ -67,16 +70,10 @@ def share_shift(logits: np.ndarray, share: float) -> float:
     return (low + high) / 2
 
 
-def shift_to_share(logits: np.ndarray, share: float) -> np.ndarray:
-    """``logits`` plus the one constant that makes their mean probability ``share``."""
-    return logits + share_shift(logits, share)
-
-
 def soft_targets(teachers: list[EyeNet], images: np.ndarray, open_share: float | None = None) -> np.ndarray:
     """The teachers' P(open) for each crop; with ``open_share``, shifted so that their mean is that share."""
     logits = ensemble_logits(teachers, images)
-    if open_share is not None:
-        logits = shift_to_share(logits, open_share)
+    logits = logits + share_shift(logits, open_share)
     return (1 / (1 + np.exp(-logits))).astype(np.float32)
 
 
@@ -88,7 +85,7 @@ def fidelity(
     gap between its log-odds and theirs (shifted as in training, by the constant that brings ``pool`` to
     ``open_share``) and the share of crops on which the two answer differently. No labels needed."""
     clean = ensemble_logits(teachers, pool)
-    shift = share_shift(clean, open_share) if open_share is not None else 0.0
+    shift = share_shift(clean, open_share)
     theirs = ensemble_logits(teachers, images) + shift
     student.eval()
     mine = torch.cat([student(chunk) for chunk in torch.from_numpy(images).unsqueeze(1).split(1024)]).numpy()
@@ -111,7 +108,7 @@ def noisy_student(
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     clean = ensemble_logits(teachers, images)
-    shift = share_shift(clean, recipe.open_share) if recipe.open_share is not None else 0.0
+    shift = share_shift(clean, recipe.open_share)
     targets = 1 / (1 + np.exp(-(clean + shift)))
     is_hand = torch.zeros(len(images), dtype=torch.bool)
     for row, label in hand_labels.items():
