@@ -303,7 +303,7 @@ def test_env_example_lists_exactly_the_variables_the_bot_and_its_classifier_read
     read = set(re.findall(r'environ, "([A-Z_]+)"', (REPO / "bot" / "config.py").read_text()))
     listed = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (REPO / ".env.example").read_text(), flags=re.MULTILINE))
     assert "TELEGRAM_BOT_TOKEN" in read and "WEBHOOK_URL" in read
-    proxy = {"HTTPS_PROXY", "NO_PROXY"}  # read by urllib for bot/transport.py, not by config.py
+    proxy = {"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"}  # read by urllib for bot/transport.py, not by config.py
     from classifier.model import THREADS_ENV  # read by the classifier the bot runs
 
     assert listed == read | proxy | {THREADS_ENV}

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from training.data import REPO, load_pool
 from training.export import commit
-from training.pretrain import embed
+from training.pretrain import embed, linear_probe
 from training.train import (
     BUDGET,
     SEED,
@@ -129,15 +129,12 @@ def shipped_run(encoder: str) -> dict | None:
     return shipped if same else None
 
 
-def linear_probe(encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick) -> dict:
+def probe_run(encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick) -> dict:
     """The pretrained trunk's features read by a logistic regression on the hand labels: no fine-tuning at all."""
-    from sklearn.linear_model import LogisticRegression
-
     position = {name: i for i, name in enumerate(names)}
-    features = embed(encoder, images)
-    majority = [share >= 0.5 for share in labels.values()]
-    model = LogisticRegression(C=1.0, max_iter=5000).fit(features[[position[n] for n in labels]], majority)
-    return yardstick.figures(model.predict_proba(embed(encoder, yardstick.images))[:, 1])
+    majority = np.array([share >= 0.5 for share in labels.values()])
+    labelled = embed(encoder, images[[position[n] for n in labels]])
+    return yardstick.figures(linear_probe(labelled, majority, embed(encoder, yardstick.images)))
 
 
 def main() -> None:
@@ -174,7 +171,7 @@ def main() -> None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
             run_fidelity = shipped.get("fidelity")
         elif recipe is None:
-            figures = linear_probe(encoder, images, labels, names, yardstick)
+            figures = probe_run(encoder, images, labels, names, yardstick)
             teacher_figures = None
         else:
             student, facts = train(

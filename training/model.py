@@ -7,6 +7,7 @@ is what ships (as ONNX, which folds each BatchNorm into its convolution when the
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,3 +43,10 @@ class EyeNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, 24, 24) in [0, 1] → (N,) open-eye logits."""
         return self.head(self.embed(x)).squeeze(1)
+
+
+@torch.inference_mode()
+def logits(net: EyeNet, images: np.ndarray) -> np.ndarray:
+    """(N, 24, 24) crops in [0, 1] → (N,) open-eye logits, the network in eval mode, 1024 crops at a time."""
+    net.eval()
+    return torch.cat([net(chunk) for chunk in torch.from_numpy(images).unsqueeze(1).split(1024)]).numpy()

@@ -3,7 +3,8 @@
 Two views of each crop (``training.augment.contrastive_view``) are pulled together and pushed away from the other
 crops of the batch (NT-Xent loss). No labels are used: the trunk learns what varies between eyes (lids, iris,
 lashes) and what does not (exposure, blur, a small tilt or zoom), so that a few labels go a long way afterwards.
-The linear-probe EER kept improving to about 150 epochs and was flat after (reports/README.md shows the curve).
+On the shipped run the linear-probe EER reached 8.35% at epoch 75 and stayed within 8.35-9.39% to epoch 300
+(reports/README.md shows the curve).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 from tqdm import tqdm
 
@@ -80,6 +82,12 @@ def pretrain(
         if watch and every and epoch % every == 0:
             watch(epoch, net.eval())
     return net.eval()
+
+
+def linear_probe(labelled: np.ndarray, is_open: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """P(open) of ``features`` by a logistic regression fitted on the ``labelled`` features and their classes: what
+    the pretrained features alone tell, with no fine-tuning."""
+    return LogisticRegression(C=1.0, max_iter=5000).fit(labelled, is_open).predict_proba(features)[:, 1]
 
 
 @torch.inference_mode()

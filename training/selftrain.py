@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from training.augment import augment
-from training.model import EyeNet
+from training.model import EyeNet, logits
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,7 @@ def fidelity(
     clean = ensemble_logits(teachers, pool)
     shift = share_shift(clean, open_share)
     theirs = ensemble_logits(teachers, images) + shift
-    student.eval()
-    mine = torch.cat([student(chunk) for chunk in torch.from_numpy(images).unsqueeze(1).split(1024)]).numpy()
+    mine = logits(student, images)
     return {"gap": float(np.mean(np.abs(mine - theirs))), "disagreement": float(np.mean((mine > 0) != (theirs > 0)))}
 
 

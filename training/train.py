@@ -37,15 +37,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from sklearn.linear_model import LogisticRegression
 
 from classifier.model import WEIGHTS
 from training.data import REPO, decide, labelled, load_pool, looks_by_file, open_share, read_looks, unanimous
 from training.export import commit, describe, export_onnx
 from training.labelling import train_queue, validation_draw
 from training.metrics import accuracy_f1, eer
-from training.model import EyeNet
-from training.pretrain import SimCLR, embed, pretrain
+from training.model import EyeNet, logits
+from training.pretrain import SimCLR, embed, linear_probe, pretrain
 from training.selftrain import NoisyStudent, fidelity, noisy_student, soft_targets
 from training.semisup import FixMatch, fixmatch
 
@@ -83,11 +82,9 @@ def training_rows(names: list[str]) -> np.ndarray:
     return np.array([i for i, name in enumerate(names) if name not in validation])
 
 
-@torch.inference_mode()
 def predict(net: EyeNet, images: np.ndarray) -> np.ndarray:
-    net.eval()
-    data = torch.from_numpy(images).unsqueeze(1)
-    return torch.sigmoid(torch.cat([net(chunk) for chunk in data.split(1024)])).numpy()
+    """P(open) of (N, 24, 24) crops."""
+    return torch.sigmoid(torch.from_numpy(logits(net, images))).numpy()
 
 
 class Yardstick:
@@ -208,8 +205,7 @@ def train(
     labelled_images, y = train_images[list(hand)], np.array(list(hand.values()))
 
     def probe(net: EyeNet) -> dict[str, float]:  # the trunk's features read by a linear model on the hand labels
-        model = LogisticRegression(C=1.0, max_iter=5000).fit(embed(net, labelled_images), y >= 0.5)
-        return yardstick.figures(model.predict_proba(embed(net, yardstick.images))[:, 1])
+        return yardstick.figures(linear_probe(embed(net, labelled_images), y >= 0.5, embed(net, yardstick.images)))
 
     history: dict[str, list] = {"pretraining": [], "fine_tuning": [], "self_training": []}
     encoder, history["pretraining"] = pretrained_encoder(train_images, recipe.simclr, seed, progress, probe, every=25)
