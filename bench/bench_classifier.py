@@ -2,9 +2,11 @@
 
     python -m bench.bench_classifier
 
-Targets: openEyeCheck warm latency ≤ 0.2 ms per 24x24 file (decode included); batch ≥ 18,000 images/s in memory
-(also printed from files, as open_probabilities reads them); cold start (new process → first answer) ≤ 0.5 s.
-Run it on an otherwise idle machine: the figures are wall-clock times.
+Targets (issue 14): openEyeCheck warm latency ≤ 0.5 ms per 24x24 file (decode included); batch ≥ 5,000 images/s
+in memory (also printed from files, as open_probabilities reads them); cold start (new process → first answer)
+≤ 0.5 s. Run it on an otherwise idle machine: the figures are wall-clock times. Each figure is the best of several
+timed repeats (as ``timeit`` advises): on this shared 2-core VM a single pass of about a second came out anywhere
+between 5,000 and 9,000 images/s from one run to the next, and noise only ever slows a pass down.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+REPEATS = 7
 
 
 def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
@@ -28,6 +32,16 @@ def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
         subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def best_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
+    """The shortest wall time of ``repeats`` calls of ``run``."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def measure(weights: Path | None = None) -> dict[str, float]:
@@ -47,22 +61,14 @@ def measure(weights: Path | None = None) -> dict[str, float]:
     files = [pool_dir() / name for name in pool_files()[:500]]
     for path in files[:50]:  # warm-up: weights loaded, caches hot
         check(path)
-    start = time.perf_counter()
-    for path in files:
-        check(path)
-    latency_ms = (time.perf_counter() - start) / len(files) * 1000
+    latency_ms = best_seconds(lambda: [check(path) for path in files]) / len(files) * 1000
 
     _, images = load_pool()
     model.probabilities(images[:512])
-    start = time.perf_counter()
-    for _ in range(3):
-        model.probabilities(images)
-    images_per_s = 3 * len(images) / (time.perf_counter() - start)
+    images_per_s = len(images) / best_seconds(lambda: model.probabilities(images))
 
-    many = [pool_dir() / name for name in pool_files()] * 2  # as open_probabilities: files read and decoded too
-    start = time.perf_counter()
-    model.probabilities(np.stack([load_eye(path) for path in many]))
-    files_per_s = len(many) / (time.perf_counter() - start)
+    pool = [pool_dir() / name for name in pool_files()]  # as open_probabilities: files read and decoded too
+    files_per_s = len(pool) / best_seconds(lambda: model.probabilities(np.stack([load_eye(path) for path in pool])))
 
     figures = {
         "parameters": model.parameters,
@@ -91,8 +97,8 @@ def main() -> None:
         return
     print(f"parameters            {figures['parameters']:,}")
     print(f"weights               {figures['weights_kib']:.0f} KiB")
-    print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, decode included; target ≤ 0.2)")
-    print(f"batch throughput      {figures['images_per_s']:,.0f} images/s in memory (target ≥ 18,000)")
+    print(f"openEyeCheck latency  {figures['latency_ms']:.3f} ms per 24x24 file (warm, decode included; target ≤ 0.5)")
+    print(f"batch throughput      {figures['images_per_s']:,.0f} images/s in memory (target ≥ 5,000)")
     print(f"                      {figures['files_per_s']:,.0f} files/s from disk (open_probabilities)")
     print(
         f"cold start            {figures['cold_start_s']:.2f} s from a new process to the first answer "
