@@ -94,8 +94,8 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
     confidence = np.maximum(p, 1 - p)
     unsure = confidence < model.unsure_below
     open_share = float((model.probabilities(pool_images) >= model.threshold).mean())
-    # The same crops mirrored (an eye is an eye either way round): how far the EER moves when nothing that matters
-    # changes, i.e. the smallest difference between two models these labels can tell apart.
+    # The same crops mirrored (an eye is an eye either way round): one example of how far the EER moves when nothing
+    # that matters changes.
     mirrored = yardstick.figures(model.probabilities(yardstick.images[:, :, ::-1]))
     split = {}
     for part, rows in (("first three looks decided", ~yardstick.relooked), ("needed more looks", yardstick.relooked)):
@@ -140,11 +140,11 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         f"F1 (open) {figures['f1']:.3f}; the EER point is at p_open = {figures['threshold_at_eer']:.2f}. "
         f"The model calls {pct(open_share)} of the whole pool open (the pool is about half open).",
         "",
-        f"**The yardstick's resolution:** the same weights on the same crops mirrored left to right, which changes "
-        f"nothing that matters, score EER {pct(mirrored['eer'])} on all usable crops and "
-        f"{pct(mirrored['eer_unanimous'])} on the unanimous ones. Two models whose figures differ by less than "
-        f"that ({abs(mirrored['eer'] - figures['eer']) * 100:.1f} points on all crops) are not told apart by "
-        "these labels.",
+        f"**The yardstick's resolution, one example:** the same weights on the same crops mirrored left to right, "
+        f"which changes nothing that matters, score EER {pct(mirrored['eer'])} on all usable crops and "
+        f"{pct(mirrored['eer_unanimous'])} on the unanimous ones: a move of "
+        f"{abs(mirrored['eer'] - figures['eer']) * 100:.1f} points on all crops with no change to the model. Read "
+        "differences between models of that size as noise.",
         "",
         "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
         "larger scale, and their labels are the least sure (the labellers split there).",
