@@ -26,24 +26,27 @@ REPO = Path(__file__).resolve().parent.parent
 REPEATS = 7
 
 
-def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
-    """Median wall time of a new Python process running ``code``."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def best_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
-    """The shortest wall time of ``repeats`` calls of ``run``."""
+def wall_times(run: Callable[[], object], repeats: int) -> list[float]:
+    """The wall time of each of ``repeats`` calls of ``run``."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
+
+
+def _fresh_process_seconds(code: str, repeats: int = 3) -> float:
+    """Median wall time of a new Python process running ``code``."""
+    command = [sys.executable, "-c", code]
+    return statistics.median(
+        wall_times(lambda: subprocess.run(command, cwd=REPO, check=True, capture_output=True), repeats)
+    )
+
+
+def best_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
+    """The shortest wall time of ``repeats`` calls of ``run``."""
+    return min(wall_times(run, repeats))
 
 
 def measure(weights: Path | None = None) -> dict[str, float]:
