@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.metrics import accuracy_f1, eer, eer_interval
+from training.metrics import accuracy_f1, eer, eer_difference_interval, eer_interval
 
 
 def test_eer_of_perfect_inverted_and_known_scores():
@@ -23,6 +23,19 @@ def test_eer_interval_contains_the_estimate():
     low, high = eer_interval(y, scores, rounds=200)
     assert low <= eer(y, scores)[0] <= high
     assert 0 < low < high < 0.5
+
+
+def test_paired_interval_is_zero_for_the_same_model_and_below_zero_for_a_clearly_better_one():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 400)
+    noise = rng.normal(0, 1, 400)
+    weak, strong = y + 0.8 * noise, y + 0.3 * noise
+    assert eer_difference_interval(y, weak, weak, rounds=100) == (0.0, 0.0)
+    low, high = eer_difference_interval(y, strong, weak, rounds=200)
+    assert low < high < 0  # the strong model's EER is lower on (nearly) every draw of crops
+    # A model that differs from the baseline by a little independent noise: the yardstick cannot tell them apart.
+    low, high = eer_difference_interval(y, weak + rng.normal(0, 0.05, 400), weak, rounds=200)
+    assert low < 0 < high
 
 
 def test_accuracy_and_f1():

@@ -142,6 +142,19 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
     assert experiments.shipped_run("abc") is None
 
 
+def test_the_adaptive_threshold_starts_low_and_asks_less_of_the_class_the_network_answers_less():
+    from training.semisup import AdaptiveThreshold
+
+    threshold = AdaptiveThreshold(ema=0.9)
+    # Early on, a 60 %-sure answer counts (the fixed threshold would want 95 %).
+    assert threshold(torch.tensor([0.6, 0.6])).tolist() == [True, True]
+    for _ in range(100):  # then a network very sure of open eyes and hesitant about closed ones
+        threshold(torch.tensor([0.99, 0.99, 0.99, 0.3]))
+    assert threshold.confidence > 0.8
+    # A 75 %-sure closed answer now counts, a 75 %-sure open one does not.
+    assert threshold(torch.tensor([0.25, 0.75])).tolist() == [True, False]
+
+
 @needs_pool
 def test_the_pipeline_runs_end_to_end_and_twice_gives_the_same_network(tmp_path, monkeypatch):
     """A tiny recipe on a slice of the pool: every stage runs, records its curve, and a rerun is bit-identical."""
@@ -172,6 +185,26 @@ def test_the_pipeline_runs_end_to_end_and_twice_gives_the_same_network(tmp_path,
     # The encoder is pretrained on the shipped thread count whatever the caller's: the same numbers, one cache file.
     assert one_thread["encoder"] == facts["encoder"]
     assert len(list(tmp_path.glob("encoder-*.pt"))) == 1
+
+
+@needs_pool
+def test_a_second_round_is_taught_by_the_first_student_and_the_tuning_seed_leaves_the_encoder(tmp_path, monkeypatch):
+    from training import train as pipeline
+    from training.data import load_pool
+    from training.pretrain import SimCLR
+    from training.selftrain import NoisyStudent
+    from training.semisup import FixMatch
+
+    monkeypatch.setattr(pipeline, "RUNS", tmp_path)
+    pool = load_pool()
+    tiny = (SimCLR(epochs=1, batch=128), FixMatch(steps=50, batch=16, adaptive=True), NoisyStudent(epochs=1))
+    one_round, facts = pipeline.train(recipe=pipeline.Recipe(*tiny, teachers=1), pool=pool, progress=False)
+    recipe = pipeline.Recipe(*tiny, teachers=1, rounds=2)
+    two_rounds, two = pipeline.train(recipe=recipe, pool=pool, progress=False, tuning_seed=1)
+    assert [entry.get("round") for entry in two["history"]["self_training"]] == [None, 2]
+    assert two["encoder"] == facts["encoder"]  # the same pretrained encoder (one cache file)
+    assert len(list(tmp_path.glob("encoder-*.pt"))) == 1
+    assert not torch.equal(one_round.head.weight, two_rounds.head.weight)
 
 
 @needs_pool
@@ -212,19 +245,24 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     experiments.record(entry | {"name": "hard labels", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "one teacher", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "no balance", "encoder": "new", "baseline": recipe_key(earlier)})
-    experiments.record(entry | {"name": "hard labels"} | today)  # redone on today's encoder
+    y, shipped_p = np.tile([0, 1], 20), np.linspace(0.2, 0.8, 40)
+    # redone on today's encoder, keeping each crop's answer: the shipped weights' own, so no difference at all
+    experiments.record(entry | {"name": "hard labels", "val_p_open": list(shipped_p)} | today)
+    experiments.record(entry | {"name": "one teacher"} | today)  # recorded before runs kept their answers
     assert [(r["name"], r["encoder"]) for r in experiments.done()] == [
-        ("one teacher", "old"),
         ("no balance", "new"),
         ("hard labels", "new"),
+        ("one teacher", "new"),
     ]
+    experiments.record(entry | {"name": "one FixMatch step", "encoder": "old", "baseline": recipe_key(shipped)})
     record.write_text(json.dumps({"encoder": "new", "recipe": shipped}))
     section = report.Report()
-    report.experiments_section(section)
+    report.experiments_section(section, y, shipped_p)
     text = "\n".join(section.sections["experiments"])
     # Another encoder's run and a variation of an earlier recipe are both left out.
-    assert "| hard labels |" in text and "one teacher" not in text and "no balance" not in text
-    assert "Left out: 2 of 3 recorded runs" in text
+    assert "| hard labels | 8.00% | +0.0 to +0.0 |" in text and "| one teacher | 8.00% | – |" in text
+    assert "no balance" not in text and "one FixMatch step" not in text
+    assert "Left out: 2 of 4 recorded runs" in text
     assert recipe_key(shipped) != recipe_key(earlier)
     shipped_recipe = dataclasses.asdict(experiments.SHIPPED)  # as the sweep keys it, and as training.json holds it
     assert recipe_key(json.loads(json.dumps(shipped_recipe))) == recipe_key(shipped_recipe)

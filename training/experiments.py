@@ -51,10 +51,13 @@ CLEAN_TARGETS = "the student taught the teachers' answers for the clean crop, no
 PREVIOUS_STUDENT = "the previous student: clean-crop answers, 30 epochs instead of 60 (two changes)"
 
 
+OTHER_SEEDS = "the shipped recipe again, its teachers and student on other seeds (the same encoder)"
+
+
 def ablations() -> dict[str, tuple[Recipe, dict]]:
     """One change each (the previous student: two) from the shipped recipe at the shipped budget:
-    ``{name: (recipe, label options)}``, the options being ``training_labels``'s (typical crops only, soft labels,
-    unless said)."""
+    ``{name: (recipe, options)}``, the options being ``training_labels``'s (typical crops only, soft labels, unless
+    said) or ``train``'s ``tuning_seed``."""
     fixmatch, student = SHIPPED.fixmatch, SHIPPED.student
     replace = dataclasses.replace
     return {
@@ -68,6 +71,12 @@ def ablations() -> dict[str, tuple[Recipe, dict]]:
             {"typical_only": False},
         ),
         "hard labels (the majority) instead of the share of looks": (SHIPPED, {"soft": False}),
+        OTHER_SEEDS: (SHIPPED, {"tuning_seed": 1}),
+        "a second round of self-training (the student teaches a fresh student)": (replace(SHIPPED, rounds=2), {}),
+        "FixMatch with FreeMatch's self-adaptive threshold instead of 0.95": (
+            replace(SHIPPED, fixmatch=replace(fixmatch, adaptive=True)),
+            {},
+        ),
         "open share left to the labels (no class balance, no shift of the targets)": (
             replace(SHIPPED, fixmatch=replace(fixmatch, balance=False), student=replace(student, open_share=None)),
             {},
@@ -129,12 +138,15 @@ def shipped_run(encoder: str) -> dict | None:
     return shipped if same else None
 
 
-def probe_run(encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick) -> dict:
-    """The pretrained trunk's features read by a logistic regression on the hand labels: no fine-tuning at all."""
+def probe_run(
+    encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick
+) -> np.ndarray:
+    """P(open) of the validation crops by the pretrained trunk's features read by a logistic regression on the hand
+    labels: no fine-tuning at all."""
     position = {name: i for i, name in enumerate(names)}
     majority = np.array([share >= 0.5 for share in labels.values()])
     labelled = embed(encoder, images[[position[n] for n in labels]])
-    return yardstick.figures(linear_probe(labelled, majority, embed(encoder, yardstick.images)))
+    return linear_probe(labelled, majority, embed(encoder, yardstick.images))
 
 
 def main() -> None:
@@ -162,22 +174,31 @@ def main() -> None:
     plan.sort(key=lambda step: PRIORITY.get(step[1], len(PRIORITY)))  # what tells most first: a sweep may be cut
     todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
     for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
-        labels = training_labels(budget, **options)
+        label_options = {key: value for key, value in options.items() if key != "tuning_seed"}
+        labels = training_labels(budget, **label_options)
         shipped = (
             shipped_run(shipped_encoder) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
         )
-        run_encoder, run_fidelity = shipped_encoder, None
+        run_encoder, run_fidelity, p = shipped_encoder, None, None
         if shipped is not None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
             run_fidelity = shipped.get("fidelity")
         elif recipe is None:
-            figures = probe_run(encoder, images, labels, names, yardstick)
-            teacher_figures = None
+            p = probe_run(encoder, images, labels, names, yardstick)
+            figures, teacher_figures = yardstick.figures(p), None
         else:
             student, facts = train(
-                budget, recipe, seed, progress=False, pool=(names, images), labels=labels, threads=args.threads
+                budget,
+                recipe,
+                seed,
+                progress=False,
+                pool=(names, images),
+                labels=labels,
+                threads=args.threads,
+                tuning_seed=options.get("tuning_seed"),
             )
-            figures = yardstick.figures(predict(student, yardstick.images))
+            p = predict(student, yardstick.images)
+            figures = yardstick.figures(p)
             teacher_figures, run_encoder, run_fidelity = (
                 facts["teacher_validation"],
                 facts["encoder"],
@@ -195,6 +216,8 @@ def main() -> None:
                 "validation": figures,
                 "teacher_validation": teacher_figures,
                 "fidelity": run_fidelity,
+                # P(open) of each validation crop (yardstick order): the report pairs them with the shipped weights'
+                "val_p_open": None if p is None else [float(f"{q:.6g}") for q in p],
             }
         )
         tqdm.write(f"{kind} {name} seed {seed}: EER {figures['eer']:.2%}, unanimous {figures['eer_unanimous']:.2%}")

@@ -37,7 +37,15 @@ from training.augment import augment  # noqa: E402
 from training.data import REPO, ROUND, load_pool, looks_by_file, pool_dir, read_labels, read_looks  # noqa: E402
 from training.experiments import BUDGETS, EXPERIMENTS_JSON  # noqa: E402
 from training.labelling import CODES, render_sheet  # noqa: E402
-from training.metrics import accuracy_f1, calibration, eer, eer_interval, fleiss_kappa, roc_points  # noqa: E402
+from training.metrics import (  # noqa: E402
+    accuracy_f1,
+    calibration,
+    eer,
+    eer_difference_interval,
+    eer_interval,
+    fleiss_kappa,
+    roc_points,
+)
 from training.model import EyeNet  # noqa: E402
 from training.pretrain import embed, linear_probe  # noqa: E402
 from training.train import (  # noqa: E402
@@ -96,7 +104,8 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
     open_share = float((model.probabilities(pool_images) >= model.threshold).mean())
     # The same crops mirrored (an eye is an eye either way round): one example of how far the EER moves when nothing
     # that matters changes.
-    mirrored = yardstick.figures(model.probabilities(yardstick.images[:, :, ::-1]))
+    mirrored_p = model.probabilities(yardstick.images[:, :, ::-1])
+    mirrored = yardstick.figures(mirrored_p) | {"vs_unmirrored_ci95": eer_difference_interval(y, mirrored_p, p)}
     split = {}
     for part, rows in (("first three looks decided", ~yardstick.relooked), ("needed more looks", yardstick.relooked)):
         split[part] = {
@@ -144,7 +153,10 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         f"which changes nothing that matters, score EER {pct(mirrored['eer'])} on all usable crops and "
         f"{pct(mirrored['eer_unanimous'])} on the unanimous ones: a move of "
         f"{abs(mirrored['eer'] - figures['eer']) * 100:.1f} points on all crops with no change to the model. Read "
-        "differences between models of that size as noise.",
+        "differences between models of that size as noise. The paired bootstrap (`training.metrics."
+        "eer_difference_interval`: each resample of crops judges both) puts the mirrored minus the plain EER between "
+        f"{signed(mirrored['vs_unmirrored_ci95'][0])} and {signed(mirrored['vs_unmirrored_ci95'][1])} points (95 %); "
+        "the ingredient table below gives the same interval for each run against the shipped weights.",
         "",
         "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
         "larger scale, and their labels are the least sure (the labellers split there).",
@@ -375,11 +387,24 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     return scores
 
 
+def signed(value: float) -> str:
+    """A difference of rates in points, with its sign: -0.0123 → "−1.2"."""
+    return f"{value * 100:+.1f}".replace("-", "−")
+
+
+def versus_shipped(run: dict, y: np.ndarray, shipped: np.ndarray) -> str:
+    """The run's EER minus the shipped weights', paired 95% interval, when the run kept its answers per crop."""
+    if not run.get("val_p_open") or len(shipped) != len(run["val_p_open"]):
+        return "–"
+    low, high = eer_difference_interval(y, np.array(run["val_p_open"]), shipped)
+    return f"{signed(low)} to {signed(high)}"
+
+
 def gap(fidelity: dict | None) -> str:
     return f"{fidelity['gap']:.2f}; {pct(fidelity['disagreement'])}" if fidelity else "–"
 
 
-def experiments_section(report: Report) -> None:
+def experiments_section(report: Report, y: np.ndarray, shipped_p: np.ndarray) -> None:
     every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
     trained = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
     encoder, baseline = trained.get("encoder"), recipe_key(trained.get("recipe", {}))
@@ -440,21 +465,25 @@ def experiments_section(report: Report) -> None:
         lines += [
             "## What each ingredient buys (one change from the shipped recipe, 200 queue crops)",
             "",
-            "| change | EER, all usable | EER, unanimous | accuracy | student–teachers gap (log-odds; answers) |",
-            "|---|---|---|---|---|",
-            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | "
+            "| change | EER, all usable | vs shipped (points, paired 95 %) | EER, unanimous | accuracy | "
+            "student–teachers gap (log-odds; answers) |",
+            "|---|---|---|---|---|---|",
+            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | 0 | "
             f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
             f"{gap(trained.get('fidelity'))} |",
             *[
-                f"| {r['name']} | {pct(r['validation']['eer'])} | {pct(r['validation']['eer_unanimous'])} | "
-                f"{pct(r['validation']['accuracy'])} | {gap(r.get('fidelity'))} |"
+                f"| {r['name']} | {pct(r['validation']['eer'])} | {versus_shipped(r, y, shipped_p)} | "
+                f"{pct(r['validation']['eer_unanimous'])} | {pct(r['validation']['accuracy'])} | "
+                f"{gap(r.get('fidelity'))} |"
                 for r in ablations
             ],
             "",
             "The gap: how far each run's shipped network (its student) is from its own teachers' average on the "
             "validation crops, in log-odds (mean absolute difference), and the share of crops where the two answer "
             "differently. No labels enter it; the consistent student is trained to close it on views of the pool, "
-            "so the figure measures how well that carries to crops it never saw.",
+            'so the figure measures how well that carries to crops it never saw. "vs shipped": the run\'s EER on all '
+            "usable crops minus the shipped weights', as a paired bootstrap interval (runs recorded before the sweep "
+            "kept each crop's answer have none: –); one that holds 0 is a difference this yardstick cannot see.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
@@ -525,7 +554,7 @@ def main() -> None:
         "labels": lambda: labels_section(report),
         "convergence": lambda: convergence_section(report),
         "baselines": lambda: baselines_section(report, names, images, yardstick, shipped),
-        "budget curve and ablations": lambda: experiments_section(report),
+        "budget curve and ablations": lambda: experiments_section(report, yardstick.y, shipped),
         "examples": lambda: examples_section(report, yardstick.names, yardstick.y, shipped),
     }
     for name, stage in tqdm(stages.items(), desc="report", unit="stage"):

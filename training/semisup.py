@@ -37,6 +37,26 @@ class FixMatch:
     open_share: float | None = 0.5  # distribution alignment's target, the pool's share of open eyes (None: off)
     labelled_strength: float = 1.0  # augmentation of the labelled crops
     balance: bool = True  # weigh the hand labels so that open and closed count alike
+    adaptive: bool = False  # FreeMatch's self-adaptive threshold instead of the fixed one (see ``confident_mask``)
+
+
+class AdaptiveThreshold:
+    """FreeMatch's self-adaptive threshold (Wang et al. 2023), for two classes: the global threshold is the running
+    mean of the network's confidence (low while it learns, high once it is sure), scaled for each class by that
+    class's running mean probability over the larger of the two, so the class the network answers less (a class it
+    is still learning) needs less. Running means over ``ema`` (FreeMatch's 0.999), from a start of knowing nothing (one half)."""
+
+    def __init__(self, ema: float) -> None:
+        self.ema = ema
+        self.confidence = torch.tensor(0.5)
+        self.classes = torch.tensor([0.5, 0.5])  # mean P(closed), mean P(open)
+
+    def __call__(self, p: torch.Tensor) -> torch.Tensor:
+        confidence = torch.maximum(p, 1 - p)
+        self.confidence = self.ema * self.confidence + (1 - self.ema) * confidence.mean()
+        self.classes = self.ema * self.classes + (1 - self.ema) * torch.stack([(1 - p).mean(), p.mean()])
+        threshold = self.confidence * self.classes / self.classes.max()
+        return confidence >= threshold[(p > 0.5).long()]
 
 
 def fixmatch(
@@ -65,6 +85,7 @@ def fixmatch(
     weight_l = torch.where(y_l >= 0.5, 0.5 / open_share, 0.5 / (1 - open_share))  # 1 everywhere when unbalanced
     x_u = torch.from_numpy(unlabelled).unsqueeze(1)
     mean_p = torch.tensor(0.5)  # running mean of the pseudo-labels, for distribution alignment
+    adaptive = AdaptiveThreshold(recipe.ema) if recipe.adaptive else None
     bar = tqdm(range(1, recipe.steps + 1), desc="semi-supervised fine-tuning", disable=not progress)
     for step in bar:
         pick_l = torch.randint(0, len(x_l), (recipe.batch,), generator=generator)
@@ -78,7 +99,7 @@ def fixmatch(
                 prior = recipe.open_share / (1 - recipe.open_share)
                 odds = p / (1 - p).clamp_min(1e-6) * prior * (1 - mean_p) / mean_p
                 p = odds / (1 + odds)
-        confident = (torch.maximum(p, 1 - p) >= recipe.threshold).float()
+        confident = (adaptive(p) if adaptive else torch.maximum(p, 1 - p) >= recipe.threshold).float()
         labelled = augment(x_l[pick_l], recipe.labelled_strength, generator)
         logits = net(torch.cat([labelled, augment(batch_u, 1.0, generator)]))
         supervised = F.binary_cross_entropy_with_logits(logits[: recipe.batch], y_l[pick_l], weight_l[pick_l])

@@ -63,6 +63,7 @@ class Recipe:
     fixmatch: FixMatch = FixMatch()
     student: NoisyStudent = NoisyStudent()
     teachers: int = 3  # FixMatch runs (seeds) whose averaged answers teach the student
+    rounds: int = 1  # self-training rounds: from the second on, the last student is the next one's teacher
 
 
 def training_labels(budget: int, typical_only: bool = True, soft: bool = True) -> dict[str, float]:
@@ -190,11 +191,14 @@ def train(
     pool: tuple[list[str], np.ndarray] | None = None,
     labels: dict[str, float] | None = None,
     threads: int = THREADS,
+    tuning_seed: int | None = None,
 ) -> tuple[EyeNet, dict]:
     """The whole pipeline on ``pool`` (default: ``load_pool()``): the shipped network and what to say about it.
     ``labels`` replaces the queue's first ``budget`` hand labels and ``threads`` the thread count (for the
-    experiments: other threads, other float sums, so not the shipped weights bit for bit)."""
+    experiments: other threads, other float sums, so not the shipped weights bit for bit); ``tuning_seed`` (default
+    ``seed``) seeds the teachers and the student alone, the pretrained encoder staying ``seed``'s."""
     torch.set_num_threads(threads)
+    tuning_seed = seed if tuning_seed is None else tuning_seed
     names, images = pool or load_pool()
     rows = training_rows(names)
     train_images = images[rows]
@@ -223,7 +227,7 @@ def train(
             y,
             train_images,
             recipe.fixmatch,
-            seed * 100 + k,  # each teacher its own draws: an ensemble of one recipe
+            tuning_seed * 100 + k,  # each teacher its own draws: an ensemble of one recipe
             progress,
             every=250,
             watch=watcher("fine_tuning", "step", teacher=k),
@@ -231,15 +235,14 @@ def train(
         for k in range(recipe.teachers)
     ]
     student = noisy_student(
-        encoder,
-        teachers,
-        train_images,
-        hand,
-        recipe.student,
-        seed,
-        progress,
-        watch=watcher("self_training", "epoch"),
+        encoder, teachers, train_images, hand, recipe.student, tuning_seed, progress, watcher("self_training", "epoch")
     )
+    for round_ in range(2, recipe.rounds + 1):  # noisy student, repeated: the student teaches a fresh one
+        teachers = [student]
+        watch = watcher("self_training", "epoch", round=round_)
+        student = noisy_student(
+            encoder, teachers, train_images, hand, recipe.student, tuning_seed + 1000 * round_, progress, watch
+        )
     facts = {
         "budget": budget,
         "hand_labels": len(labels),
@@ -247,8 +250,9 @@ def train(
         "recipe": dataclasses.asdict(recipe),
         "encoder": fingerprint(encoder),
         "history": history,
+        # the last student's teachers (the FixMatch runs, or the previous round's student)
         "teacher_validation": yardstick.figures(soft_targets(teachers, yardstick.images)),
-        # the student's log-odds against the teachers' on the validation crops: what distillation kept
+        # the student's log-odds against its teachers' on the validation crops: what distillation kept
         "fidelity": fidelity(student, teachers, train_images, yardstick.images, recipe.student.open_share),
     }
     return student, facts
