@@ -121,7 +121,9 @@ def run_key(run: dict) -> tuple[str, str, int]:
 def record(entry: dict) -> None:
     """Add a run's figures, replacing an earlier run of the same name and seed (from another encoder or recipe)."""
     runs = [run for run in done() if run_key(run) != run_key(entry)]
-    runs += [entry | {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit()}]
+    # The sweep's own record does not make the code it ran "dirty".
+    stamp = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit(EXPERIMENTS_JSON.relative_to(REPO))}
+    runs += [entry | stamp]
     EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
 
 

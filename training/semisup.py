@@ -44,7 +44,7 @@ class AdaptiveThreshold:
     """FreeMatch's self-adaptive threshold (Wang et al. 2023), for two classes: the global threshold is the running
     mean of the network's confidence (low while it learns, high once it is sure), scaled for each class by that
     class's running mean probability over the larger of the two, so the class the network answers less (a class it
-    is still learning) needs less. Running means over ``ema`` (FreeMatch's 0.999), from a start of knowing nothing (one half)."""
+    is still learning) needs less. Running means over ``ema`` (FreeMatch's 0.999), from knowing nothing (one half)."""
 
     def __init__(self, ema: float) -> None:
         self.ema = ema
