@@ -330,3 +330,24 @@ def test_fidelity_is_the_students_log_odds_gap_to_its_teachers_shifted_as_in_tra
     # Shifted to a pool that is half open, the teacher's 3.0 becomes 0.0: the gap is the student's own 1.0.
     assert fidelity(constant_teacher(1.0), [sure], images, images, 0.5)["gap"] == pytest.approx(1.0, abs=1e-4)
     assert fidelity(constant_teacher(-1.0), [sure], images, images, None)["disagreement"] == 1.0
+
+
+def test_the_commit_is_dirty_when_the_tree_changed_except_for_the_file_ignored(tmp_path, monkeypatch):
+    import subprocess
+
+    from training import export
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "record.json").write_text("[]\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    monkeypatch.setattr(export, "REPO", tmp_path)
+    clean = export.commit()
+    assert clean and not clean.endswith("-dirty")
+    (tmp_path / "record.json").write_text("[1]\n")
+    assert export.commit() == clean + "-dirty"
+    assert export.commit("record.json") == clean  # a sweep's own record
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert export.commit("record.json") == clean + "-dirty"
