@@ -486,8 +486,8 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "crops it never saw. \"vs shipped\": the run's EER on all usable crops minus the shipped weights', as a "
             "paired bootstrap interval over the validation crops (runs recorded before the sweep kept each crop's "
             "answer have none: –). One that holds 0 is a difference this yardstick cannot see; one that does not is "
-            "still no proof, since the interval leaves out the training's own chance (the other-seeds row shows how "
-            "far that alone moves a run) and, over this many rows, about one in twenty misses 0 by luck.",
+            "still no proof, since the interval leaves out the training's own chance (the rows of other seeds show "
+            "how far that alone moves a run) and, over this many rows, about one in twenty misses 0 by luck.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
