@@ -3,6 +3,9 @@ and the committed weights answer as the report says."""
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -198,13 +201,21 @@ def test_a_second_round_is_taught_by_the_first_student_and_the_tuning_seed_leave
     monkeypatch.setattr(pipeline, "RUNS", tmp_path)
     pool = load_pool()
     tiny = (SimCLR(epochs=1, batch=128), FixMatch(steps=50, batch=16, adaptive=True), NoisyStudent(epochs=1))
-    one_round, facts = pipeline.train(recipe=pipeline.Recipe(*tiny, teachers=1), pool=pool, progress=False)
-    recipe = pipeline.Recipe(*tiny, teachers=1, rounds=2)
-    two_rounds, two = pipeline.train(recipe=recipe, pool=pool, progress=False, tuning_seed=1)
-    assert [entry.get("round") for entry in two["history"]["self_training"]] == [None, 2]
-    assert two["encoder"] == facts["encoder"]  # the same pretrained encoder (one cache file)
-    assert len(list(tmp_path.glob("encoder-*.pt"))) == 1
-    assert not torch.equal(one_round.head.weight, two_rounds.head.weight)
+    one = pipeline.Recipe(*tiny, teachers=1)
+    first, facts = pipeline.train(recipe=one, pool=pool, progress=False)
+    second, two = pipeline.train(recipe=dataclasses.replace(one, rounds=2), pool=pool, progress=False)
+    # The first round is the one-round run itself; the second is taught by its student, not by the FixMatch run.
+    first_round = [{k: v for k, v in entry.items() if k != "round"} for entry in two["history"]["self_training"]]
+    assert [entry["round"] for entry in two["history"]["self_training"]] == [1, 2]
+    assert first_round[0] == facts["history"]["self_training"][0]
+    assert two["teacher_validation"] != facts["teacher_validation"]
+    assert not torch.equal(first.head.weight, second.head.weight)
+    # Another tuning seed: other teachers, on the same pretrained encoder (one cache file).
+    _, reseeded = pipeline.train(recipe=one, pool=pool, progress=False, tuning_seed=1)
+    assert reseeded["encoder"] == facts["encoder"] and len(list(tmp_path.glob("encoder-*.pt"))) == 1
+    assert reseeded["teacher_validation"] != facts["teacher_validation"]
+    with pytest.raises(ValueError, match="at least one round"):
+        pipeline.train(recipe=dataclasses.replace(one, rounds=0), pool=pool, progress=False)
 
 
 @needs_pool
@@ -245,24 +256,34 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     experiments.record(entry | {"name": "hard labels", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "one teacher", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "no balance", "encoder": "new", "baseline": recipe_key(earlier)})
-    y, shipped_p = np.tile([0, 1], 20), np.linspace(0.2, 0.8, 40)
+    yardstick = SimpleNamespace(y=np.tile([0, 1], 20), key="these crops")
+    shipped_p = np.linspace(0.2, 0.8, 40)  # half the crops misranked
+    answers = {"val_crops": "these crops"}
     # redone on today's encoder, keeping each crop's answer: the shipped weights' own, so no difference at all
-    experiments.record(entry | {"name": "hard labels", "val_p_open": list(shipped_p)} | today)
+    experiments.record(entry | {"name": "hard labels", "val_p_open": list(shipped_p)} | answers | today)
     experiments.record(entry | {"name": "one teacher"} | today)  # recorded before runs kept their answers
+    right = list(0.2 + 0.6 * yardstick.y)  # every crop right: far better than the shipped answers
+    experiments.record(entry | {"name": "all right", "val_p_open": right} | answers | today)
+    # the same answers, recorded against other validation crops: they pair with nothing here
+    experiments.record(entry | {"name": "other crops", "val_p_open": right, "val_crops": "other"} | today)
     assert [(r["name"], r["encoder"]) for r in experiments.done()] == [
         ("no balance", "new"),
         ("hard labels", "new"),
         ("one teacher", "new"),
+        ("all right", "new"),
+        ("other crops", "new"),
     ]
     experiments.record(entry | {"name": "one FixMatch step", "encoder": "old", "baseline": recipe_key(shipped)})
     record.write_text(json.dumps({"encoder": "new", "recipe": shipped}))
     section = report.Report()
-    report.experiments_section(section, y, shipped_p)
+    report.experiments_section(section, yardstick, shipped_p)
     text = "\n".join(section.sections["experiments"])
     # Another encoder's run and a variation of an earlier recipe are both left out.
     assert "| hard labels | 8.00% | +0.0 to +0.0 |" in text and "| one teacher | 8.00% | – |" in text
+    assert "| all right | 8.00% | −" in text  # lower than the shipped EER: a negative difference
+    assert "| other crops | 8.00% | – |" in text
     assert "no balance" not in text and "one FixMatch step" not in text
-    assert "Left out: 2 of 4 recorded runs" in text
+    assert "Left out: 2 of 6 recorded runs" in text
     assert recipe_key(shipped) != recipe_key(earlier)
     shipped_recipe = dataclasses.asdict(experiments.SHIPPED)  # as the sweep keys it, and as training.json holds it
     assert recipe_key(json.loads(json.dumps(shipped_recipe))) == recipe_key(shipped_recipe)
@@ -330,3 +351,24 @@ def test_fidelity_is_the_students_log_odds_gap_to_its_teachers_shifted_as_in_tra
     # Shifted to a pool that is half open, the teacher's 3.0 becomes 0.0: the gap is the student's own 1.0.
     assert fidelity(constant_teacher(1.0), [sure], images, images, 0.5)["gap"] == pytest.approx(1.0, abs=1e-4)
     assert fidelity(constant_teacher(-1.0), [sure], images, images, None)["disagreement"] == 1.0
+
+
+def test_the_commit_is_dirty_when_the_tree_changed_except_for_the_file_ignored(tmp_path, monkeypatch):
+    import subprocess
+
+    from training import export
+
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(tmp_path)]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "code.py").write_text("a = 1\n")
+    (tmp_path / "record.json").write_text("[]\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "first"], check=True)
+    monkeypatch.setattr(export, "REPO", tmp_path)
+    clean = export.commit()
+    assert clean and not clean.endswith("-dirty")
+    (tmp_path / "record.json").write_text("[1]\n")
+    assert export.commit() == clean + "-dirty"
+    assert export.commit("record.json") == clean  # a sweep's own record
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert export.commit("record.json") == clean + "-dirty"

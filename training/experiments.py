@@ -51,35 +51,42 @@ CLEAN_TARGETS = "the student taught the teachers' answers for the clean crop, no
 PREVIOUS_STUDENT = "the previous student: clean-crop answers, 30 epochs instead of 60 (two changes)"
 
 
-OTHER_SEEDS = "the shipped recipe again, its teachers and student on other seeds (the same encoder)"
+TUNING_SEEDS = (1, 2)  # the shipped recipe again with these seeds for the teachers and the student: its own spread
 
 
-def ablations() -> dict[str, tuple[Recipe, dict]]:
+def other_seed(seed: int) -> str:
+    return f"the shipped recipe again, its teachers and student on seed {seed} (the same encoder)"
+
+
+def ablations() -> dict[str, tuple[Recipe, dict, int | None]]:
     """One change each (the previous student: two) from the shipped recipe at the shipped budget:
-    ``{name: (recipe, options)}``, the options being ``training_labels``'s (typical crops only, soft labels, unless
-    said) or ``train``'s ``tuning_seed``."""
+    ``{name: (recipe, label options, tuning seed)}``, the options being ``training_labels``'s (typical crops only,
+    soft labels, unless said) and the seed ``train``'s ``tuning_seed`` (None: the run's own seed)."""
     fixmatch, student = SHIPPED.fixmatch, SHIPPED.student
     replace = dataclasses.replace
     return {
-        CLEAN_TARGETS: (replace(SHIPPED, student=replace(student, consistent=False)), {}),
-        PREVIOUS_STUDENT: (replace(SHIPPED, student=replace(student, consistent=False, epochs=30)), {}),
-        "FixMatch for 3000 steps instead of 1500": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=3000)), {}),
-        "FixMatch for 300 steps": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=300)), {}),
-        "one FixMatch teacher instead of three": (replace(SHIPPED, teachers=1), {}),
+        CLEAN_TARGETS: (replace(SHIPPED, student=replace(student, consistent=False)), {}, None),
+        PREVIOUS_STUDENT: (replace(SHIPPED, student=replace(student, consistent=False, epochs=30)), {}, None),
+        "FixMatch for 3000 steps instead of 1500": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=3000)), {}, None),
+        "FixMatch for 300 steps": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=300)), {}, None),
+        "one FixMatch teacher instead of three": (replace(SHIPPED, teachers=1), {}, None),
         "the queue's first 200 crops, boundary cases included (the previous recipe's crops)": (
             SHIPPED,
             {"typical_only": False},
+            None,
         ),
-        "hard labels (the majority) instead of the share of looks": (SHIPPED, {"soft": False}),
-        OTHER_SEEDS: (SHIPPED, {"tuning_seed": 1}),
-        "a second round of self-training (the student teaches a fresh student)": (replace(SHIPPED, rounds=2), {}),
+        "hard labels (the majority) instead of the share of looks": (SHIPPED, {"soft": False}, None),
+        **{other_seed(k): (SHIPPED, {}, k) for k in TUNING_SEEDS},
+        "a second round of self-training (the student teaches a fresh student)": (replace(SHIPPED, rounds=2), {}, None),
         "FixMatch with FreeMatch's self-adaptive threshold instead of 0.95": (
             replace(SHIPPED, fixmatch=replace(fixmatch, adaptive=True)),
             {},
+            None,
         ),
         "open share left to the labels (no class balance, no shift of the targets)": (
             replace(SHIPPED, fixmatch=replace(fixmatch, balance=False), student=replace(student, open_share=None)),
             {},
+            None,
         ),
     }
 
@@ -121,7 +128,10 @@ def run_key(run: dict) -> tuple[str, str, int]:
 def record(entry: dict) -> None:
     """Add a run's figures, replacing an earlier run of the same name and seed (from another encoder or recipe)."""
     runs = [run for run in done() if run_key(run) != run_key(entry)]
-    runs += [entry | {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit()}]
+    # The sweep's own record does not make the code it ran "dirty".
+    own = EXPERIMENTS_JSON.relative_to(REPO) if EXPERIMENTS_JSON.is_relative_to(REPO) else None
+    stamp = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit(own)}
+    runs += [entry | stamp]
     EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
 
 
@@ -168,16 +178,17 @@ def main() -> None:
         for run in done()
         if run.get("baseline") == baseline and (run["seed"] != SEED or run.get("encoder") == shipped_encoder)
     }
-    plan = [("budget", str(k), seed, k, SHIPPED, {}) for seed in args.seeds for k in BUDGETS]
-    plan += [("ablation", name, 0, BUDGET, recipe, options) for name, (recipe, options) in ablations().items()]
-    plan += [("ablation", PROBE, 0, BUDGET, None, {})]
+    plan = [("budget", str(k), seed, k, SHIPPED, {}, None) for seed in args.seeds for k in BUDGETS]
+    plan += [("ablation", name, 0, BUDGET, *change) for name, change in ablations().items()]
+    plan += [("ablation", PROBE, 0, BUDGET, None, {}, None)]
     plan.sort(key=lambda step: PRIORITY.get(step[1], len(PRIORITY)))  # what tells most first: a sweep may be cut
     todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
-    for kind, name, seed, budget, recipe, options in tqdm(todo, desc="experiments", unit="run"):
-        label_options = {key: value for key, value in options.items() if key != "tuning_seed"}
-        labels = training_labels(budget, **label_options)
+    for kind, name, seed, budget, recipe, options, tuning_seed in tqdm(todo, desc="experiments", unit="run"):
+        labels = training_labels(budget, **options)
         shipped = (
-            shipped_run(shipped_encoder) if (budget, seed, recipe, options) == (BUDGET, SEED, SHIPPED, {}) else None
+            shipped_run(shipped_encoder)
+            if (budget, seed, recipe, options, tuning_seed) == (BUDGET, SEED, SHIPPED, {}, None)
+            else None
         )
         run_encoder, run_fidelity, p = shipped_encoder, None, None
         if shipped is not None:
@@ -195,7 +206,7 @@ def main() -> None:
                 pool=(names, images),
                 labels=labels,
                 threads=args.threads,
-                tuning_seed=options.get("tuning_seed"),
+                tuning_seed=tuning_seed,
             )
             p = predict(student, yardstick.images)
             figures = yardstick.figures(p)
@@ -218,6 +229,7 @@ def main() -> None:
                 "fidelity": run_fidelity,
                 # P(open) of each validation crop (yardstick order): the report pairs them with the shipped weights'
                 "val_p_open": None if p is None else [float(f"{q:.6g}") for q in p],
+                "val_crops": yardstick.key,
             }
         )
         tqdm.write(f"{kind} {name} seed {seed}: EER {figures['eer']:.2%}, unanimous {figures['eer_unanimous']:.2%}")

@@ -37,14 +37,20 @@ class Served(nn.Module):
         return logit, torch.sigmoid(logit)
 
 
-def commit() -> str:
-    """The repository's commit, ``-dirty`` when the tree has changes (the weights then come from uncommitted code)."""
+def commit(ignoring: Path | None = None) -> str:
+    """The repository's commit, ``-dirty`` when the tree has changes (the weights then come from uncommitted code);
+    changes to the file ``ignoring`` (relative to the repository) do not count: a sweep's own record."""
+    status = ["git", "status", "--porcelain", "--untracked-files=no"]
+    if ignoring:
+        status += ["--", ".", f":(exclude){ignoring}"]
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True)
+        dirty = subprocess.run(status, cwd=REPO, capture_output=True)
     except OSError:
         return "unknown"
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+    if head.returncode != 0 or dirty.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
 def describe(net: EyeNet, **extra: object) -> dict[str, str]:

@@ -392,11 +392,12 @@ def signed(value: float) -> str:
     return f"{value * 100:+.1f}".replace("-", "−")
 
 
-def versus_shipped(run: dict, y: np.ndarray, shipped: np.ndarray) -> str:
-    """The run's EER minus the shipped weights', paired 95% interval, when the run kept its answers per crop."""
-    if not run.get("val_p_open") or len(shipped) != len(run["val_p_open"]):
+def versus_shipped(run: dict, yardstick: Yardstick, shipped: np.ndarray) -> str:
+    """The run's EER minus the shipped weights', paired 95% interval, when the run kept its answers per crop for
+    these very validation crops."""
+    if not run.get("val_p_open") or run.get("val_crops") != yardstick.key:
         return "–"
-    low, high = eer_difference_interval(y, np.array(run["val_p_open"]), shipped)
+    low, high = eer_difference_interval(yardstick.y, np.array(run["val_p_open"]), shipped)
     return f"{signed(low)} to {signed(high)}"
 
 
@@ -404,7 +405,7 @@ def gap(fidelity: dict | None) -> str:
     return f"{fidelity['gap']:.2f}; {pct(fidelity['disagreement'])}" if fidelity else "–"
 
 
-def experiments_section(report: Report, y: np.ndarray, shipped_p: np.ndarray) -> None:
+def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndarray) -> None:
     every_run = json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
     trained = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
     encoder, baseline = trained.get("encoder"), recipe_key(trained.get("recipe", {}))
@@ -468,11 +469,11 @@ def experiments_section(report: Report, y: np.ndarray, shipped_p: np.ndarray) ->
             "| change | EER, all usable | vs shipped (points, paired 95 %) | EER, unanimous | accuracy | "
             "student–teachers gap (log-odds; answers) |",
             "|---|---|---|---|---|---|",
-            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | 0 | "
+            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | +0.0 to +0.0 | "
             f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
             f"{gap(trained.get('fidelity'))} |",
             *[
-                f"| {r['name']} | {pct(r['validation']['eer'])} | {versus_shipped(r, y, shipped_p)} | "
+                f"| {r['name']} | {pct(r['validation']['eer'])} | {versus_shipped(r, yardstick, shipped_p)} | "
                 f"{pct(r['validation']['eer_unanimous'])} | {pct(r['validation']['accuracy'])} | "
                 f"{gap(r.get('fidelity'))} |"
                 for r in ablations
@@ -480,10 +481,13 @@ def experiments_section(report: Report, y: np.ndarray, shipped_p: np.ndarray) ->
             "",
             "The gap: how far each run's shipped network (its student) is from its own teachers' average on the "
             "validation crops, in log-odds (mean absolute difference), and the share of crops where the two answer "
-            "differently. No labels enter it; the consistent student is trained to close it on views of the pool, "
-            'so the figure measures how well that carries to crops it never saw. "vs shipped": the run\'s EER on all '
-            "usable crops minus the shipped weights', as a paired bootstrap interval (runs recorded before the sweep "
-            "kept each crop's answer have none: –); one that holds 0 is a difference this yardstick cannot see.",
+            "differently (in a second round, the teacher is the first student). No labels enter it; the consistent "
+            "student is trained to close it on views of the pool, so the figure measures how well that carries to "
+            "crops it never saw. \"vs shipped\": the run's EER on all usable crops minus the shipped weights', as a "
+            "paired bootstrap interval over the validation crops (runs recorded before the sweep kept each crop's "
+            "answer have none: –). One that holds 0 is a difference this yardstick cannot see; one that does not is "
+            "still no proof, since the interval leaves out the training's own chance (the rows of other seeds show "
+            "how far that alone moves a run) and, over this many rows, about one in twenty misses 0 by luck.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
@@ -554,7 +558,7 @@ def main() -> None:
         "labels": lambda: labels_section(report),
         "convergence": lambda: convergence_section(report),
         "baselines": lambda: baselines_section(report, names, images, yardstick, shipped),
-        "budget curve and ablations": lambda: experiments_section(report, yardstick.y, shipped),
+        "budget curve and ablations": lambda: experiments_section(report, yardstick, shipped),
         "examples": lambda: examples_section(report, yardstick.names, yardstick.y, shipped),
     }
     for name, stage in tqdm(stages.items(), desc="report", unit="stage"):

@@ -101,6 +101,8 @@ class Yardstick:
         self.unanimous = np.array([unanimous(looks[name]) for name in val])
         # Crops the first three looks could not decide (more looks at a larger scale did): the hardest to call.
         self.relooked = np.array([decide(looks[name][:3]) not in ("open", "closed") for name in val])
+        # Which crops, in which order: per-crop answers recorded against another yardstick do not pair with these.
+        self.key = hashlib.sha256(",".join(self.names).encode()).hexdigest()[:12]
 
     def figures(self, p: np.ndarray) -> dict[str, float]:
         accuracy, f1 = accuracy_f1(self.y, p >= 0.5)
@@ -197,6 +199,8 @@ def train(
     ``labels`` replaces the queue's first ``budget`` hand labels and ``threads`` the thread count (for the
     experiments: other threads, other float sums, so not the shipped weights bit for bit); ``tuning_seed`` (default
     ``seed``) seeds the teachers and the student alone, the pretrained encoder staying ``seed``'s."""
+    if recipe.rounds < 1:
+        raise ValueError(f"self-training needs at least one round, not {recipe.rounds}")
     torch.set_num_threads(threads)
     tuning_seed = seed if tuning_seed is None else tuning_seed
     names, images = pool or load_pool()
@@ -234,9 +238,9 @@ def train(
         )
         for k in range(recipe.teachers)
     ]
-    student = noisy_student(
-        encoder, teachers, train_images, hand, recipe.student, tuning_seed, progress, watcher("self_training", "epoch")
-    )
+    tags = {"round": 1} if recipe.rounds > 1 else {}  # the shipped single round's curve as it always was
+    watch = watcher("self_training", "epoch", **tags)
+    student = noisy_student(encoder, teachers, train_images, hand, recipe.student, tuning_seed, progress, watch)
     for round_ in range(2, recipe.rounds + 1):  # noisy student, repeated: the student teaches a fresh one
         teachers = [student]
         watch = watcher("self_training", "epoch", round=round_)
