@@ -1,7 +1,7 @@
 """The long measurements behind the report: the label-budget curve and what each ingredient of the recipe buys.
 
     python -m training.experiments                # every run not yet measured on today's encoder and recipe (≈ 3 h)
-    python -m training.experiments --seeds 0 1 2  # the budget curve over three seeds (≈ 2 h more)
+    python -m training.experiments --seeds 0 1 2  # seeds 1, 2 too: own encoders (≈ 2 h; the report shows seed 0)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
     python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
 

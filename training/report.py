@@ -156,8 +156,8 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         f"{abs(mirrored['eer'] - figures['eer']) * 100:.1f} points on all crops with no change to the model. Read "
         "differences between models of that size as noise. The paired bootstrap (`training.metrics."
         "eer_difference_interval`: each resample of crops judges both) puts the mirrored minus the plain EER between "
-        f"{signed(mirrored['vs_unmirrored_ci95'][0])} and {signed(mirrored['vs_unmirrored_ci95'][1])} points (95 %); "
-        "the ingredient table below gives the same interval for each run against the shipped weights.",
+        f"{signed(mirrored['vs_unmirrored_ci95'][0])} and {signed(mirrored['vs_unmirrored_ci95'][1])} points (95% CI); "
+        "the budget and ingredient tables below give the same interval for each run against the shipped weights.",
         "",
         "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
         "larger scale, and their labels are the least sure (the labellers split there).",
@@ -444,12 +444,15 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "|---|" + "---|" * len(ks),
             "| hand labels used | " + " | ".join(str(by_k[k][0]["hand_labels"]) for k in ks) + " |",
             "| EER, all usable | " + " | ".join(pct(mean(k, "eer")) for k in ks) + " |",
-            "| EER minus the shipped one's, points (paired 95 %) | "
+            "| EER minus the shipped one's, points (paired 95% CI) | "
             + " | ".join("shipped" if k == BUDGET else versus_shipped(by_k[k][0], yardstick, shipped_p) for k in ks)
             + " |",
             "| EER, unanimous | " + " | ".join(pct(mean(k, "eer_unanimous")) for k in ks) + " |",
             "| accuracy | " + " | ".join(pct(mean(k, "accuracy")) for k in ks) + " |",
             "| seeds | " + " | ".join(",".join(str(r["seed"]) for r in by_k[k]) for k in ks) + " |",
+            "",
+            "The paired interval: the run's EER minus the shipped weights' on the same crops (a bootstrap; – where "
+            "the run was recorded before runs kept their answers per crop).",
             "",
             "![label budget](label_budget.png)",
             "",
@@ -470,10 +473,10 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
         lines += [
             "## What each ingredient buys (one change from the shipped recipe, 200 queue crops)",
             "",
-            "| change | EER, all usable | vs shipped (points, paired 95 %) | EER, unanimous | accuracy | "
+            "| change | EER, all usable | vs shipped (points, paired 95% CI) | EER, unanimous | accuracy | "
             "student–teachers gap (log-odds; answers) |",
             "|---|---|---|---|---|---|",
-            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | +0.0 to +0.0 | "
+            f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | — (the reference) | "
             f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
             f"{gap(trained.get('fidelity'))} |",
             *[
