@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -29,7 +31,9 @@ def eer(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     return float((fpr[i] + fnr[i]) / 2), float(thresholds[i])
 
 
-def bootstrap_interval(labels: np.ndarray, statistic, rounds: int = 1000, seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(
+    labels: np.ndarray, statistic: Callable[[np.ndarray], float], rounds: int = 1000, seed: int = 0
+) -> tuple[float, float]:
     """95% bootstrap interval of ``statistic(rows)``, rows drawn with replacement (draws with one class skipped)."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
