@@ -145,6 +145,30 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
     assert experiments.shipped_run("abc") is None
 
 
+def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_recipe():
+    import dataclasses
+
+    from training import experiments
+    from training.train import recipe_key
+
+    baseline = recipe_key(dataclasses.asdict(experiments.SHIPPED))
+    every = experiments.plan([0, 1], [], "enc")
+    assert len(every) == 2 * len(experiments.BUDGETS) + len(experiments.ablations()) + 1
+    assert every[0].name == "200" and every[0].is_shipped  # the shipped point first: it costs nothing
+    assert [run.is_shipped for run in every].count(True) == 1  # budget 200 on seed 1 is a run of its own
+    recorded = [
+        {"kind": "budget", "name": "10", "seed": 0, "encoder": "enc", "baseline": baseline},  # done: skipped
+        {"kind": "budget", "name": "20", "seed": 0, "encoder": "old", "baseline": baseline},  # another encoder: again
+        {"kind": "budget", "name": "50", "seed": 0, "encoder": "enc", "baseline": "earlier"},  # another recipe: again
+        {"kind": "budget", "name": "10", "seed": 1, "encoder": "its own", "baseline": baseline},  # seed 1's: skipped
+    ]
+    left = {run.key for run in experiments.plan([0, 1], recorded, "enc")}
+    assert left == {run.key for run in every} - {("budget", "10", 0), ("budget", "10", 1)}
+    only = experiments.plan([0, 1], recorded, "enc", only=["10", "20", experiments.PROBE])
+    assert [run.key for run in only] == [("ablation", experiments.PROBE, 0), ("budget", "20", 0), ("budget", "20", 1)]
+    assert only[0].recipe is None  # the probe: no fine-tuning
+
+
 def test_the_adaptive_threshold_starts_low_and_asks_less_of_the_class_the_network_answers_less():
     from training.semisup import AdaptiveThreshold
 
@@ -256,7 +280,7 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     experiments.record(entry | {"name": "hard labels", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "one teacher", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "no balance", "encoder": "new", "baseline": recipe_key(earlier)})
-    yardstick = SimpleNamespace(y=np.tile([0, 1], 20), key="these crops")
+    yardstick = SimpleNamespace(y=np.tile([0, 1], 20), key="these crops", unanimous=np.ones(40, dtype=bool))
     shipped_p = np.linspace(0.2, 0.8, 40)  # half the crops misranked
     answers = {"val_crops": "these crops"}
     # redone on today's encoder, keeping each crop's answer: the shipped weights' own, so no difference at all
@@ -281,6 +305,9 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     # Another encoder's run and a variation of an earlier recipe are both left out.
     assert "| hard labels | 8.00% | +0.0 to +0.0 |" in text and "| one teacher | 8.00% | – |" in text
     assert "| all right | 8.00% | −" in text  # lower than the shipped EER: a negative difference
+    all_right = next(line for line in text.splitlines() if line.startswith("| all right |"))
+    cells = [cell.strip() for cell in all_right.strip("|").split("|")]
+    assert cells[3] == "0.00%" and cells[4].startswith("−")  # no pair misranked: fewer than the shipped answers
     assert "| other crops | 8.00% | – |" in text
     assert "no balance" not in text and "one FixMatch step" not in text
     assert "Left out: 2 of 6 recorded runs" in text

@@ -51,6 +51,7 @@ CLEAN_TARGETS = "the student taught the teachers' answers for the clean crop, no
 PREVIOUS_STUDENT = "the previous student: clean-crop answers, 30 epochs instead of 60 (two changes)"
 
 
+OPEN_53 = "the pool taken as 53% open instead of half (alignment and the student's shift)"
 TUNING_SEEDS = (1, 2)  # the shipped recipe again with these seeds for the teachers and the student: its own spread
 
 
@@ -80,6 +81,11 @@ def ablations() -> dict[str, tuple[Recipe, dict, int | None]]:
         "a second round of self-training (the student teaches a fresh student)": (replace(SHIPPED, rounds=2), {}, None),
         "FixMatch with FreeMatch's self-adaptive threshold instead of 0.95": (
             replace(SHIPPED, fixmatch=replace(fixmatch, adaptive=True)),
+            {},
+            None,
+        ),
+        OPEN_53: (
+            replace(SHIPPED, fixmatch=replace(fixmatch, open_share=0.53), student=replace(student, open_share=0.53)),
             {},
             None,
         ),
@@ -117,6 +123,29 @@ PRIORITY = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One run of the sweep: the shipped recipe at a label budget, or one change from it at the shipped budget."""
+
+    kind: str  # "budget" or "ablation"
+    name: str
+    seed: int
+    budget: int
+    recipe: Recipe | None  # None: the linear probe (no fine-tuning)
+    options: dict = dataclasses.field(default_factory=dict)  # ``training_labels``'s
+    tuning_seed: int | None = None  # ``train``'s (None: the run's own seed)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return self.kind, self.name, self.seed
+
+    @property
+    def is_shipped(self) -> bool:
+        """The shipped weights' own point: their figures are read from ``reports/training.json``, not trained again."""
+        shipped = (BUDGET, SEED, SHIPPED, {}, None)
+        return (self.budget, self.seed, self.recipe, self.options, self.tuning_seed) == shipped
+
+
 def done() -> list[dict]:
     return json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
 
@@ -148,6 +177,24 @@ def shipped_run(encoder: str) -> dict | None:
     return shipped if same else None
 
 
+def plan(seeds: list[int], recorded: list[dict], encoder: str, only: list[str] | None = None) -> list[Run]:
+    """The runs still to do, what tells most first (a sweep may be cut): every budget for each of ``seeds`` and
+    every ablation, less those ``recorded`` against today's shipped recipe and, for seed 0, on today's pretrained
+    ``encoder`` (another seed pretrains its own encoder, so for it the recipe is all that must match); a run recorded
+    on another encoder or against another recipe is not comparable and is done again. ``only``: just these names."""
+    baseline = recipe_key(dataclasses.asdict(SHIPPED))
+    have = {
+        run_key(run)
+        for run in recorded
+        if run.get("baseline") == baseline and (run["seed"] != SEED or run.get("encoder") == encoder)
+    }
+    runs = [Run("budget", str(k), seed, k, SHIPPED) for seed in seeds for k in BUDGETS]
+    runs += [Run("ablation", name, SEED, BUDGET, *change) for name, change in ablations().items()]
+    runs += [Run("ablation", PROBE, SEED, BUDGET, None)]
+    runs.sort(key=lambda run: PRIORITY.get(run.name, len(PRIORITY)))
+    return [run for run in runs if run.key not in have and (not only or run.name in only)]
+
+
 def probe_run(
     encoder, images: np.ndarray, labels: dict[str, float], names: list[str], yardstick: Yardstick
 ) -> np.ndarray:
@@ -171,42 +218,26 @@ def main() -> None:
     rows = training_rows(names)
     encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # seed 0's runs start from it (cached)
     shipped_encoder, baseline = fingerprint(encoder), recipe_key(dataclasses.asdict(SHIPPED))
-    # A run on another encoder (older settings or code) or varied from another shipped recipe is not comparable: it
-    # is done again. Another seed's runs pretrain their own encoder, so for them the recipe is all that must match.
-    have = {
-        run_key(run)
-        for run in done()
-        if run.get("baseline") == baseline and (run["seed"] != SEED or run.get("encoder") == shipped_encoder)
-    }
-    plan = [("budget", str(k), seed, k, SHIPPED, {}, None) for seed in args.seeds for k in BUDGETS]
-    plan += [("ablation", name, 0, BUDGET, *change) for name, change in ablations().items()]
-    plan += [("ablation", PROBE, 0, BUDGET, None, {}, None)]
-    plan.sort(key=lambda step: PRIORITY.get(step[1], len(PRIORITY)))  # what tells most first: a sweep may be cut
-    todo = [step for step in plan if step[:3] not in have and (not args.only or step[1] in args.only)]
-    for kind, name, seed, budget, recipe, options, tuning_seed in tqdm(todo, desc="experiments", unit="run"):
-        labels = training_labels(budget, **options)
-        shipped = (
-            shipped_run(shipped_encoder)
-            if (budget, seed, recipe, options, tuning_seed) == (BUDGET, SEED, SHIPPED, {}, None)
-            else None
-        )
+    for run in tqdm(plan(args.seeds, done(), shipped_encoder, args.only), desc="experiments", unit="run"):
+        labels = training_labels(run.budget, **run.options)
+        shipped = shipped_run(shipped_encoder) if run.is_shipped else None
         run_encoder, run_fidelity, p = shipped_encoder, None, None
         if shipped is not None:
             figures, teacher_figures = shipped["validation"], shipped["teacher_validation"]
             run_fidelity = shipped.get("fidelity")
-        elif recipe is None:
+        elif run.recipe is None:
             p = probe_run(encoder, images, labels, names, yardstick)
             figures, teacher_figures = yardstick.figures(p), None
         else:
             student, facts = train(
-                budget,
-                recipe,
-                seed,
+                run.budget,
+                run.recipe,
+                run.seed,
                 progress=False,
                 pool=(names, images),
                 labels=labels,
                 threads=args.threads,
-                tuning_seed=tuning_seed,
+                tuning_seed=run.tuning_seed,
             )
             p = predict(student, yardstick.images)
             figures = yardstick.figures(p)
@@ -217,10 +248,10 @@ def main() -> None:
             )
         record(
             {
-                "kind": kind,
-                "name": name,
-                "seed": seed,
-                "budget": budget,
+                "kind": run.kind,
+                "name": run.name,
+                "seed": run.seed,
+                "budget": run.budget,
                 "hand_labels": len(labels),
                 "encoder": run_encoder,
                 "baseline": baseline,
@@ -232,7 +263,8 @@ def main() -> None:
                 "val_crops": yardstick.key,
             }
         )
-        tqdm.write(f"{kind} {name} seed {seed}: EER {figures['eer']:.2%}, unanimous {figures['eer_unanimous']:.2%}")
+        eers = f"EER {figures['eer']:.2%}, unanimous {figures['eer_unanimous']:.2%}"
+        tqdm.write(f"{run.kind} {run.name} seed {run.seed}: {eers}")
 
 
 if __name__ == "__main__":
