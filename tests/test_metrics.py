@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.metrics import accuracy_f1, eer, eer_difference_interval, eer_interval
+from training.metrics import (
+    accuracy_f1,
+    eer,
+    eer_difference_interval,
+    eer_interval,
+    misranked,
+    misranked_difference_interval,
+)
 
 
 def test_eer_of_perfect_inverted_and_known_scores():
@@ -36,6 +43,33 @@ def test_paired_interval_is_zero_for_the_same_model_and_below_zero_for_a_clearly
     # A model that differs from the baseline by a little independent noise: the yardstick cannot tell them apart.
     low, high = eer_difference_interval(y, weak + rng.normal(0, 0.05, 400), weak, rounds=200)
     assert low < 0 < high
+
+
+def test_misranked_counts_the_pairs_put_the_wrong_way_round_ties_half():
+    y = np.array([0, 0, 1, 1])
+    assert misranked(y, np.array([0.1, 0.2, 0.3, 0.4])) == 0.0
+    assert misranked(y, np.array([0.4, 0.3, 0.2, 0.1])) == 1.0
+    assert misranked(y, np.array([0.1, 0.35, 0.3, 0.4])) == pytest.approx(1 / 4)  # 1 of 4 pairs the wrong way
+    assert misranked(y, np.array([0.1, 0.3, 0.3, 0.4])) == pytest.approx(1 / 8)  # a tie: half a pair
+    rng = np.random.default_rng(3)
+    y, scores = rng.integers(0, 2, 60), rng.normal(0, 1, 60)
+    wrong = sum(a > b for a in scores[y == 0] for b in scores[y == 1]) / ((y == 0).sum() * (y == 1).sum())
+    assert misranked(y, scores) == pytest.approx(wrong)  # by definition, pair by pair
+
+
+def test_misranked_pairs_give_a_tighter_paired_interval_than_the_eer():
+    # Two models that share most of their mistakes, as two runs of one recipe do. The EER is read at one point of
+    # the curve; the share of misranked pairs averages over all of it, so its interval is the tighter one.
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 480)
+    shared = 0.4 * rng.normal(0, 1, 480)
+    weak, better = y + shared + 0.25 * rng.normal(0, 1, 480), y + shared + 0.15 * rng.normal(0, 1, 480)
+    assert misranked_difference_interval(y, weak, weak, rounds=100) == (0.0, 0.0)
+    eer_low, eer_high = eer_difference_interval(y, better, weak, rounds=300)
+    low, high = misranked_difference_interval(y, better, weak, rounds=300)
+    assert high - low < 0.6 * (eer_high - eer_low)
+    low, high = misranked_difference_interval(y, y + shared, weak, rounds=300)  # no noise of its own: far better
+    assert low < high < 0
 
 
 def test_accuracy_and_f1():
