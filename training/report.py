@@ -44,6 +44,8 @@ from training.metrics import (  # noqa: E402
     eer_difference_interval,
     eer_interval,
     fleiss_kappa,
+    misranked,
+    misranked_difference_interval,
     roc_points,
 )
 from training.model import EyeNet  # noqa: E402
@@ -90,11 +92,20 @@ def pct(value: float) -> str:
     return f"{100 * value:.2f}%"
 
 
+def ranking(yardstick: Yardstick, p: np.ndarray) -> dict[str, float]:
+    """The share of misranked (open, closed) pairs, on all usable crops and on the unanimous ones."""
+    agreed = yardstick.unanimous
+    return {
+        "misranked": misranked(yardstick.y, p),
+        "misranked_unanimous": misranked(yardstick.y[agreed], p[agreed]),
+    }
+
+
 def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarray) -> np.ndarray:
     model = load_model()
     p = model.probabilities(yardstick.images)
     y, agreed = yardstick.y, yardstick.unanimous
-    figures = yardstick.figures(p)
+    figures = yardstick.figures(p) | ranking(yardstick, p)
     low, high = eer_interval(y, p)
     low_u, high_u = eer_interval(y[agreed], p[agreed])
     predicted = p >= model.threshold
@@ -106,7 +117,11 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
     # The same crops mirrored (an eye is an eye either way round): one example of how far the EER moves when nothing
     # that matters changes.
     mirrored_p = model.probabilities(yardstick.images[:, :, ::-1])
-    mirrored = yardstick.figures(mirrored_p) | {"vs_unmirrored_ci95": eer_difference_interval(y, mirrored_p, p)}
+    mirrored = yardstick.figures(mirrored_p) | ranking(yardstick, mirrored_p)
+    mirrored |= {
+        "vs_unmirrored_ci95": eer_difference_interval(y, mirrored_p, p),
+        "misranked_vs_unmirrored_ci95": misranked_difference_interval(y, mirrored_p, p),
+    }
     split = {}
     for part, rows in (("first three looks decided", ~yardstick.relooked), ("needed more looks", yardstick.relooked)):
         split[part] = {
@@ -146,6 +161,8 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         f"**{pct(figures['eer_unanimous'])}** (95% CI {pct(low_u)} – {pct(high_u)}) |",
         f"| accuracy (`openEyeCheck`, threshold {model.threshold}) | {pct(figures['accuracy'])} | "
         f"{pct(accuracy_f1(y[agreed], predicted[agreed])[0])} |",
+        f"| misranked pairs (1 − AUC: open below closed, of all open–closed pairs) | {pct(figures['misranked'])} | "
+        f"{pct(figures['misranked_unanimous'])} |",
         "",
         f"F1 (open) {figures['f1']:.3f}; the EER point is at p_open = {figures['threshold_at_eer']:.2f}. "
         f"The model calls {pct(open_share)} of the whole pool open (the pool is about half open).",
@@ -158,6 +175,16 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         "eer_difference_interval`: each resample of crops judges both) puts the mirrored minus the plain EER between "
         f"{signed(mirrored['vs_unmirrored_ci95'][0])} and {signed(mirrored['vs_unmirrored_ci95'][1])} points (95% CI); "
         "the budget and ingredient tables below give the same interval for each run against the shipped weights.",
+        "",
+        "**A finer yardstick for comparisons: misranked pairs.** The EER reads the ROC curve at one point, where a "
+        "few crops decide it; the share of (open, closed) pairs a model puts the wrong way round (1 − AUC) averages "
+        "over the whole curve. For the mirrored crops it is "
+        f"{pct(mirrored['misranked'])} against {pct(figures['misranked'])}, a paired interval of "
+        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][0])} to "
+        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][1])} points: about "
+        f"{interval_ratio(mirrored['vs_unmirrored_ci95'], mirrored['misranked_vs_unmirrored_ci95']):.0f} times "
+        "tighter than the EER's. The tables below give both. It measures ranking, as the EER does, not the "
+        "threshold, and it shares the labels' lean.",
         "",
         "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
         "larger scale, and their labels are the least sure (the labellers split there).",
@@ -388,18 +415,35 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     return scores
 
 
+def interval_ratio(wide: tuple[float, float] | list[float], narrow: tuple[float, float] | list[float]) -> float:
+    return (wide[1] - wide[0]) / max(narrow[1] - narrow[0], 1e-9)
+
+
 def signed(value: float) -> str:
     """A difference of rates in points, with its sign: -0.0123 → "−1.2"."""
     return f"{value * 100:+.1f}".replace("-", "−")
 
 
-def versus_shipped(run: dict, yardstick: Yardstick, shipped: np.ndarray) -> str:
-    """The run's EER minus the shipped weights', paired 95% interval, when the run kept its answers per crop for
-    these very validation crops."""
+def answers(run: dict, yardstick: Yardstick) -> np.ndarray | None:
+    """The run's P(open) of each validation crop, when it kept them for these very crops."""
     if not run.get("val_p_open") or run.get("val_crops") != yardstick.key:
+        return None
+    return np.array(run["val_p_open"])
+
+
+def versus_shipped(run: dict, yardstick: Yardstick, shipped: np.ndarray, interval=eer_difference_interval) -> str:
+    """The run's EER (or another ``interval``'s measure) minus the shipped weights', paired 95% interval, when the
+    run kept its answers per crop for these very validation crops."""
+    p = answers(run, yardstick)
+    if p is None:
         return "–"
-    low, high = eer_difference_interval(yardstick.y, np.array(run["val_p_open"]), shipped)
+    low, high = interval(yardstick.y, p, shipped)
     return f"{signed(low)} to {signed(high)}"
+
+
+def misranked_of(run: dict, yardstick: Yardstick) -> str:
+    p = answers(run, yardstick)
+    return "–" if p is None else pct(misranked(yardstick.y, p))
 
 
 def gap(fidelity: dict | None) -> str:
@@ -412,7 +456,12 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
     encoder, baseline = trained.get("encoder"), recipe_key(trained.get("recipe", {}))
     # Runs on another encoder, or varied from another recipe than the shipped one, do not compare.
     runs = [r for r in every_run if r.get("encoder") == encoder and r.get("baseline") == baseline]
-    report.figures["experiments"] = [{k: v for k, v in r.items() if k != "val_p_open"} for r in runs]  # figures only
+    # Figures only (the per-crop answers stay in experiments.json), with the ranking measure of runs that kept them.
+    report.figures["experiments"] = [
+        {k: v for k, v in r.items() if k != "val_p_open"}
+        | ({} if (p := answers(r, yardstick)) is None else {"ranking": ranking(yardstick, p)})
+        for r in runs
+    ]
     other_encoder = sum(r.get("encoder") != encoder for r in every_run)
     left_out = (
         f"Left out: {len(every_run) - len(runs)} of {len(every_run)} recorded runs: {other_encoder} on another "
@@ -447,12 +496,26 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "| EER minus the shipped one's, points (paired 95% CI) | "
             + " | ".join("shipped" if k == BUDGET else versus_shipped(by_k[k][0], yardstick, shipped_p) for k in ks)
             + " |",
+            "| misranked pairs, all usable | "
+            + " | ".join(
+                pct(misranked(yardstick.y, shipped_p)) if k == BUDGET else misranked_of(by_k[k][0], yardstick)
+                for k in ks
+            )
+            + " |",
+            "| misranked pairs minus the shipped one's, points (paired 95% CI) | "
+            + " | ".join(
+                "shipped"
+                if k == BUDGET
+                else versus_shipped(by_k[k][0], yardstick, shipped_p, misranked_difference_interval)
+                for k in ks
+            )
+            + " |",
             "| EER, unanimous | " + " | ".join(pct(mean(k, "eer_unanimous")) for k in ks) + " |",
             "| accuracy | " + " | ".join(pct(mean(k, "accuracy")) for k in ks) + " |",
             "| seeds | " + " | ".join(",".join(str(r["seed"]) for r in by_k[k]) for k in ks) + " |",
             "",
-            "The paired interval: the run's EER minus the shipped weights' on the same crops (a bootstrap; – where "
-            "the run was recorded before runs kept their answers per crop).",
+            "The paired intervals: the run's EER (or misranked pairs) minus the shipped weights' on the same crops (a "
+            "bootstrap; – where the run was recorded before runs kept their answers per crop).",
             "",
             "![label budget](label_budget.png)",
             "",
@@ -473,14 +536,17 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
         lines += [
             "## What each ingredient buys (one change from the shipped recipe, 200 queue crops)",
             "",
-            "| change | EER, all usable | vs shipped (points, paired 95% CI) | EER, unanimous | accuracy | "
-            "student–teachers gap (log-odds; answers) |",
-            "|---|---|---|---|---|---|",
+            "| change | EER, all usable | vs shipped (points, paired 95% CI) | misranked pairs | vs shipped (points, "
+            "paired 95% CI) | EER, unanimous | accuracy | student–teachers gap (log-odds; answers) |",
+            "|---|---|---|---|---|---|---|---|",
             f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | — (the reference) | "
+            f"{pct(misranked(yardstick.y, shipped_p))} | — | "
             f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
             f"{gap(trained.get('fidelity'))} |",
             *[
                 f"| {r['name']} | {pct(r['validation']['eer'])} | {versus_shipped(r, yardstick, shipped_p)} | "
+                f"{misranked_of(r, yardstick)} | "
+                f"{versus_shipped(r, yardstick, shipped_p, misranked_difference_interval)} | "
                 f"{pct(r['validation']['eer_unanimous'])} | {pct(r['validation']['accuracy'])} | "
                 f"{gap(r.get('fidelity'))} |"
                 for r in ablations
@@ -490,9 +556,10 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "validation crops, in log-odds (mean absolute difference), and the share of crops where the two answer "
             "differently (in a second round, the teacher is the first student). No labels enter it; the consistent "
             "student is trained to close it on views of the pool, so the figure measures how well that carries to "
-            "crops it never saw. \"vs shipped\": the run's EER on all usable crops minus the shipped weights', as a "
-            "paired bootstrap interval over the validation crops (runs recorded before the sweep kept each crop's "
-            "answer have none: –). One that holds 0 is a difference this yardstick cannot see; one that does not is "
+            'crops it never saw. "vs shipped": the run\'s EER (or misranked pairs) on all usable crops minus the '
+            "shipped weights', as a paired bootstrap interval over the validation crops (runs recorded before the "
+            "sweep kept each crop's answer have none: –). One that holds 0 is a difference this yardstick cannot see; "
+            "one that does not is "
             "still no proof, since the interval leaves out the training's own chance (the rows of other seeds show "
             "how far that alone moves a run) and, over this many rows, about one in twenty misses 0 by luck.",
         ]
