@@ -4,6 +4,7 @@ and the committed weights answer as the report says."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -143,6 +144,19 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
     recipe["fixmatch"]["steps"] += 1  # trained some other way: its figures are not the shipped point's
     record.write_text(json.dumps(shipped | {"recipe": recipe}))
     assert experiments.shipped_run("abc") is None
+
+
+def test_the_sweep_record_keeps_each_list_of_numbers_on_one_line_and_reads_back_the_same():
+    from training.experiments import dumps
+
+    runs = [
+        {"name": "a", "val_p_open": [0.5, 1e-05, 0.25], "validation": {"eer": 0.07, "ci": [-0.01, 0.02]}},
+        {"name": "b [not a list]", "val_p_open": None, "recipe": {"teachers": 3, "names": ["x", "y"]}},
+    ]
+    text = dumps(runs)
+    assert json.loads(text) == runs
+    assert '"val_p_open": [0.5, 1e-05, 0.25]' in text and '"ci": [-0.01, 0.02]' in text
+    assert '"names": [\n' in text  # lists of strings keep the usual layout
 
 
 def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_recipe():

@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import re
 
 import numpy as np
 import torch
@@ -161,7 +162,14 @@ def record(entry: dict) -> None:
     own = EXPERIMENTS_JSON.relative_to(REPO) if EXPERIMENTS_JSON.is_relative_to(REPO) else None
     stamp = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit(own)}
     runs += [entry | stamp]
-    EXPERIMENTS_JSON.write_text(json.dumps(runs, indent=1))
+    EXPERIMENTS_JSON.write_text(dumps(runs))
+
+
+def dumps(runs: list[dict]) -> str:
+    """JSON with a key per line, but each list of numbers on one line: a run's 480 answers per crop are one line,
+    not 480, and a diff still shows which runs changed."""
+    numbers = re.compile(r"\[\s+([-+.eE\d,\s]+?)\s+\]")
+    return numbers.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", json.dumps(runs, indent=1))
 
 
 def shipped_run(encoder: str) -> dict | None:
