@@ -399,17 +399,23 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     training = json.loads(TRAINING_JSON.read_text()) if TRAINING_JSON.exists() else {}
     table = []
     for name, s in scores.items():
-        table.append({"method": name, **yardstick.figures(s if "k-means" not in name else 1 / (1 + np.exp(-s)))})
+        p = s if "k-means" not in name else 1 / (1 + np.exp(-s))
+        table.append({"method": name, **yardstick.figures(p), **ranking(yardstick, p)})
     if teacher := training.get("teacher_validation"):
         table.append({"method": "SimCLR + FixMatch, before self-training", **teacher})
-    table.append({"method": "**SimCLR + FixMatch + self-training (shipped)**", **yardstick.figures(shipped)})
+    shipped_row = {"method": "**SimCLR + FixMatch + self-training (shipped)**", **yardstick.figures(shipped)}
+    table.append(shipped_row | ranking(yardstick, shipped))
     report.figures["baselines"] = table
     report.sections["baselines"] = [
         f"## Baselines (the same {len(labels)} hand labels, the same validation crops)",
         "",
-        "| method | EER, all usable | EER, unanimous | accuracy |",
-        "|---|---|---|---|",
-        *[f"| {r['method']} | {pct(r['eer'])} | {pct(r['eer_unanimous'])} | {pct(r['accuracy'])} |" for r in table],
+        "| method | EER, all usable | EER, unanimous | misranked pairs, all usable | accuracy |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {r['method']} | {pct(r['eer'])} | {pct(r['eer_unanimous'])} | "
+            f"{pct(r['misranked']) if 'misranked' in r else '–'} | {pct(r['accuracy'])} |"
+            for r in table
+        ],
     ]
     plot_curves(yardstick.y, {"shipped": shipped, **scores}, REPORTS / "roc_det.png")
     return scores
