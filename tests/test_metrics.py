@@ -51,6 +51,7 @@ def test_misranked_counts_the_pairs_put_the_wrong_way_round_ties_half():
     assert misranked(y, np.array([0.4, 0.3, 0.2, 0.1])) == 1.0
     assert misranked(y, np.array([0.1, 0.35, 0.3, 0.4])) == pytest.approx(1 / 4)  # 1 of 4 pairs the wrong way
     assert misranked(y, np.array([0.1, 0.3, 0.3, 0.4])) == pytest.approx(1 / 8)  # a tie: half a pair
+    assert np.isnan(misranked(np.ones(4), np.array([0.1, 0.2, 0.3, 0.4])))  # one class: no pair to rank
     rng = np.random.default_rng(3)
     y, scores = rng.integers(0, 2, 60), rng.normal(0, 1, 60)
     wrong = sum(a > b for a in scores[y == 0] for b in scores[y == 1]) / ((y == 0).sum() * (y == 1).sum())

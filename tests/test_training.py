@@ -147,16 +147,17 @@ def test_the_sweep_orders_every_planned_run_and_takes_the_shipped_point_from_the
 
 
 def test_the_sweep_record_keeps_each_list_of_numbers_on_one_line_and_reads_back_the_same():
-    from training.experiments import dumps
+    from training.experiments import sweep_json
 
     runs = [
         {"name": "a", "val_p_open": [0.5, 1e-05, 0.25], "validation": {"eer": 0.07, "ci": [-0.01, 0.02]}},
-        {"name": "b [not a list]", "val_p_open": None, "recipe": {"teachers": 3, "names": ["x", "y"]}},
+        {"name": "b [ 3, 4 ]", "val_p_open": None, "recipe": {"teachers": 3, "names": ["x", "y"]}},
     ]
-    text = dumps(runs)
+    text = sweep_json(runs)
     assert json.loads(text) == runs
     assert '"val_p_open": [0.5, 1e-05, 0.25]' in text and '"ci": [-0.01, 0.02]' in text
     assert '"names": [\n' in text  # lists of strings keep the usual layout
+    assert '"b [ 3, 4 ]"' in text  # and text in strings is never touched
 
 
 def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_recipe():
@@ -170,6 +171,8 @@ def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_rec
     assert len(every) == 2 * len(experiments.BUDGETS) + len(experiments.ablations()) + 1
     assert every[0].name == "200" and every[0].is_shipped  # the shipped point first: it costs nothing
     assert [run.is_shipped for run in every].count(True) == 1  # budget 200 on seed 1 is a run of its own
+    order = [experiments.PRIORITY.get(run.name, len(experiments.PRIORITY)) for run in every]
+    assert order == sorted(order)  # what tells most first
     recorded = [
         {"kind": "budget", "name": "10", "seed": 0, "encoder": "enc", "baseline": baseline},  # done: skipped
         {"kind": "budget", "name": "20", "seed": 0, "encoder": "old", "baseline": baseline},  # another encoder: again
@@ -318,6 +321,8 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     text = "\n".join(section.sections["experiments"])
     # Another encoder's run and a variation of an earlier recipe are both left out.
     assert "| hard labels | 8.00% | +0.0 to +0.0 |" in text and "| one teacher | 8.00% | – |" in text
+    hard_labels = next(line for line in text.splitlines() if line.startswith("| hard labels |"))
+    assert hard_labels.split(" | ")[4] == "+0.0 to +0.0"  # the shipped answers again: no pair ranked otherwise
     assert "| all right | 8.00% | −" in text  # lower than the shipped EER: a negative difference
     all_right = next(line for line in text.splitlines() if line.startswith("| all right |"))
     cells = [cell.strip() for cell in all_right.strip("|").split("|")]

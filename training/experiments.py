@@ -52,7 +52,6 @@ CLEAN_TARGETS = "the student taught the teachers' answers for the clean crop, no
 PREVIOUS_STUDENT = "the previous student: clean-crop answers, 30 epochs instead of 60 (two changes)"
 
 
-OPEN_53 = "the pool taken as 53% open instead of half (alignment and the student's shift)"
 TUNING_SEEDS = (1, 2)  # the shipped recipe again with these seeds for the teachers and the student: its own spread
 
 
@@ -85,7 +84,7 @@ def ablations() -> dict[str, tuple[Recipe, dict, int | None]]:
             {},
             None,
         ),
-        OPEN_53: (
+        "the pool taken as 53% open instead of half (alignment and the student's shift)": (
             replace(SHIPPED, fixmatch=replace(fixmatch, open_share=0.53), student=replace(student, open_share=0.53)),
             {},
             None,
@@ -133,7 +132,7 @@ class Run:
     seed: int
     budget: int
     recipe: Recipe | None  # None: the linear probe (no fine-tuning)
-    options: dict = dataclasses.field(default_factory=dict)  # ``training_labels``'s
+    options: dict[str, bool] = dataclasses.field(default_factory=dict)  # ``training_labels``'s
     tuning_seed: int | None = None  # ``train``'s (None: the run's own seed)
 
     @property
@@ -162,13 +161,14 @@ def record(entry: dict) -> None:
     own = EXPERIMENTS_JSON.relative_to(REPO) if EXPERIMENTS_JSON.is_relative_to(REPO) else None
     stamp = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "commit": commit(own)}
     runs += [entry | stamp]
-    EXPERIMENTS_JSON.write_text(dumps(runs))
+    EXPERIMENTS_JSON.write_text(sweep_json(runs))
 
 
-def dumps(runs: list[dict]) -> str:
+def sweep_json(runs: list[dict]) -> str:
     """JSON with a key per line, but each list of numbers on one line: a run's 480 answers per crop are one line,
-    not 480, and a diff still shows which runs changed."""
-    numbers = re.compile(r"\[\s+([-+.eE\d,\s]+?)\s+\]")
+    not 480, and a diff still shows which runs changed. Only a bracket followed by a line break opens a list here
+    (no JSON string holds a raw line break), so text in strings is never touched."""
+    numbers = re.compile(r"\[\n\s*([-+.eE\d,\s]+?)\n\s*\]")
     return numbers.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", json.dumps(runs, indent=1))
 
 

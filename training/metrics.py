@@ -35,8 +35,10 @@ def misranked(labels: np.ndarray, scores: np.ndarray) -> float:
     """The share of (open, closed) pairs of crops that ``scores`` put the wrong way round, ties counting half:
     1 - AUC. Where the EER reads the ROC curve at one point, this averages over all of it, so a few crops near one
     threshold move it far less: a finer yardstick for comparing two models on the same crops."""
+    if len(np.unique(np.asarray(labels).astype(bool))) < 2:
+        return float("nan")  # no pair to rank
     fpr, tpr, _ = roc_points(labels, scores)
-    return 1.0 - float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    return float(np.clip(1.0 - np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2), 0.0, 1.0))
 
 
 def bootstrap_interval(

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -181,10 +182,10 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         "over the whole curve. For the mirrored crops it is "
         f"{pct(mirrored['misranked'])} against {pct(figures['misranked'])}, a paired interval of "
         f"{signed(mirrored['misranked_vs_unmirrored_ci95'][0])} to "
-        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][1])} points: about "
-        f"{interval_ratio(mirrored['vs_unmirrored_ci95'], mirrored['misranked_vs_unmirrored_ci95']):.0f} times "
-        "tighter than the EER's. The tables below give both. It measures ranking, as the EER does, not the "
-        "threshold, and it shares the labels' lean.",
+        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][1])} points "
+        f"({narrower(mirrored['vs_unmirrored_ci95'], mirrored['misranked_vs_unmirrored_ci95'])}). The tables "
+        "below give both. It measures the ranking, as the EER does, not the threshold; like the EER, it is only as "
+        "good as the labels.",
         "",
         "Where the yardstick itself is unsure: the crops the first three looks could not decide got more looks at a "
         "larger scale, and their labels are the least sure (the labellers split there).",
@@ -421,8 +422,12 @@ def baselines_section(report: Report, names, images, yardstick: Yardstick, shipp
     return scores
 
 
-def interval_ratio(wide: tuple[float, float] | list[float], narrow: tuple[float, float] | list[float]) -> float:
-    return (wide[1] - wide[0]) / max(narrow[1] - narrow[0], 1e-9)
+def narrower(eer_ci: Sequence[float], other: Sequence[float]) -> str:
+    """How the width of the interval ``other`` compares with the EER's ``eer_ci``, in words."""
+    eer_width, width = eer_ci[1] - eer_ci[0], other[1] - other[0]
+    if width > 0 and eer_width / width >= 1.5:
+        return f"an interval {eer_width / width:.0f} times narrower than the EER's"
+    return "an interval about as wide as the EER's"
 
 
 def signed(value: float) -> str:
@@ -437,7 +442,12 @@ def answers(run: dict, yardstick: Yardstick) -> np.ndarray | None:
     return np.array(run["val_p_open"])
 
 
-def versus_shipped(run: dict, yardstick: Yardstick, shipped: np.ndarray, interval=eer_difference_interval) -> str:
+def versus_shipped(
+    run: dict,
+    yardstick: Yardstick,
+    shipped: np.ndarray,
+    interval: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]] = eer_difference_interval,
+) -> str:
     """The run's EER (or another ``interval``'s measure) minus the shipped weights', paired 95% interval, when the
     run kept its answers per crop for these very validation crops."""
     p = answers(run, yardstick)
@@ -448,6 +458,7 @@ def versus_shipped(run: dict, yardstick: Yardstick, shipped: np.ndarray, interva
 
 
 def misranked_of(run: dict, yardstick: Yardstick) -> str:
+    """The run's share of misranked pairs, when it kept its answers per crop ("–" when not)."""
     p = answers(run, yardstick)
     return "–" if p is None else pct(misranked(yardstick.y, p))
 
@@ -465,7 +476,7 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
     # Figures only (the per-crop answers stay in experiments.json), with the ranking measure of runs that kept them.
     report.figures["experiments"] = [
         {k: v for k, v in r.items() if k != "val_p_open"}
-        | ({} if (p := answers(r, yardstick)) is None else {"ranking": ranking(yardstick, p)})
+        | ({} if (p := answers(r, yardstick)) is None else ranking(yardstick, p))
         for r in runs
     ]
     other_encoder = sum(r.get("encoder") != encoder for r in every_run)
@@ -484,7 +495,8 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
         ]
         return
     budget = [r for r in runs if r["kind"] == "budget"]
-    by_k: dict[int, list[dict]] = {}
+    shipped_misranked = misranked(yardstick.y, shipped_p)
+    by_k: dict[int, list[dict]] = {}  # one run each: only seed 0's runs start from the shipped encoder
     for r in budget:
         by_k.setdefault(r["budget"], []).append(r)
     ks = sorted(by_k)
@@ -503,10 +515,7 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             + " | ".join("shipped" if k == BUDGET else versus_shipped(by_k[k][0], yardstick, shipped_p) for k in ks)
             + " |",
             "| misranked pairs, all usable | "
-            + " | ".join(
-                pct(misranked(yardstick.y, shipped_p)) if k == BUDGET else misranked_of(by_k[k][0], yardstick)
-                for k in ks
-            )
+            + " | ".join(pct(shipped_misranked) if k == BUDGET else misranked_of(by_k[k][0], yardstick) for k in ks)
             + " |",
             "| misranked pairs minus the shipped one's, points (paired 95% CI) | "
             + " | ".join(
@@ -542,11 +551,11 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
         lines += [
             "## What each ingredient buys (one change from the shipped recipe, 200 queue crops)",
             "",
-            "| change | EER, all usable | vs shipped (points, paired 95% CI) | misranked pairs | vs shipped (points, "
-            "paired 95% CI) | EER, unanimous | accuracy | student–teachers gap (log-odds; answers) |",
+            "| change | EER, all usable | vs shipped (points, paired 95% CI) | misranked pairs | misranked vs shipped "
+            "(points, paired 95% CI) | EER, unanimous | accuracy | student–teachers gap (log-odds; answers) |",
             "|---|---|---|---|---|---|---|---|",
             f"| none: the shipped recipe | {pct(shipped.get('eer', float('nan')))} | — (the reference) | "
-            f"{pct(misranked(yardstick.y, shipped_p))} | — | "
+            f"{pct(shipped_misranked)} | — | "
             f"{pct(shipped.get('eer_unanimous', float('nan')))} | {pct(shipped.get('accuracy', float('nan')))} | "
             f"{gap(trained.get('fidelity'))} |",
             *[
@@ -564,10 +573,11 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "student is trained to close it on views of the pool, so the figure measures how well that carries to "
             'crops it never saw. "vs shipped": the run\'s EER (or misranked pairs) on all usable crops minus the '
             "shipped weights', as a paired bootstrap interval over the validation crops (runs recorded before the "
-            "sweep kept each crop's answer have none: –). One that holds 0 is a difference this yardstick cannot see; "
-            "one that does not is "
-            "still no proof, since the interval leaves out the training's own chance (the rows of other seeds show "
-            "how far that alone moves a run) and, over this many rows, about one in twenty misses 0 by luck.",
+            "sweep kept each crop's answer have none: –). One that holds 0 is a difference this yardstick cannot see. "
+            "One that does not is still no proof: it draws crops, not trainings, so it leaves out the training's own "
+            "chance. The rows of the shipped recipe on other seeds measure that chance; for misranked pairs it is "
+            "enough to move an interval off 0, so a difference counts only when it is well beyond theirs. And over "
+            "this many rows, about one in twenty intervals misses 0 by luck.",
         ]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
