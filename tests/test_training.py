@@ -322,7 +322,7 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     # Another encoder's run and a variation of an earlier recipe are both left out.
     assert "| hard labels | 8.00% | +0.0 to +0.0 |" in text and "| one teacher | 8.00% | – |" in text
     hard_labels = next(line for line in text.splitlines() if line.startswith("| hard labels |"))
-    assert hard_labels.split(" | ")[4] == "+0.0 to +0.0"  # the shipped answers again: no pair ranked otherwise
+    assert hard_labels.split(" | ")[4] == "+0.00 to +0.00"  # the shipped answers again: no pair ranked otherwise
     assert "| all right | 8.00% | −" in text  # lower than the shipped EER: a negative difference
     all_right = next(line for line in text.splitlines() if line.startswith("| all right |"))
     cells = [cell.strip() for cell in all_right.strip("|").split("|")]

@@ -181,8 +181,8 @@ def shipped_section(report: Report, yardstick: Yardstick, pool_images: np.ndarra
         "few crops decide it; the share of (open, closed) pairs a model puts the wrong way round (1 − AUC) averages "
         "over the whole curve. For the mirrored crops it is "
         f"{pct(mirrored['misranked'])} against {pct(figures['misranked'])}, a paired interval of "
-        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][0])} to "
-        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][1])} points "
+        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][0], 2)} to "
+        f"{signed(mirrored['misranked_vs_unmirrored_ci95'][1], 2)} points "
         f"({narrower(mirrored['vs_unmirrored_ci95'], mirrored['misranked_vs_unmirrored_ci95'])}). The tables "
         "below give both. It measures the ranking, as the EER does, not the threshold; like the EER, it is only as "
         "good as the labels.",
@@ -430,9 +430,9 @@ def narrower(eer_ci: Sequence[float], other: Sequence[float]) -> str:
     return "an interval about as wide as the EER's"
 
 
-def signed(value: float) -> str:
-    """A difference of rates in points, with its sign: -0.0123 → "−1.2"."""
-    return f"{value * 100:+.1f}".replace("-", "−")
+def signed(value: float, digits: int = 1) -> str:
+    """A difference of rates in points, with its sign: -0.0123 → "−1.2" (``digits`` 2: "−1.23")."""
+    return f"{value * 100:+.{digits}f}".replace("-", "−")
 
 
 def answers(run: dict, yardstick: Yardstick) -> np.ndarray | None:
@@ -454,7 +454,8 @@ def versus_shipped(
     if p is None:
         return "–"
     low, high = interval(yardstick.y, p, shipped)
-    return f"{signed(low)} to {signed(high)}"
+    digits = 2 if interval is misranked_difference_interval else 1  # its differences are tenths of a point
+    return f"{signed(low, digits)} to {signed(high, digits)}"
 
 
 def misranked_of(run: dict, yardstick: Yardstick) -> str:
