@@ -447,14 +447,14 @@ def versus_shipped(
     yardstick: Yardstick,
     shipped: np.ndarray,
     interval: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, float]] = eer_difference_interval,
+    digits: int = 1,
 ) -> str:
-    """The run's EER (or another ``interval``'s measure) minus the shipped weights', paired 95% interval, when the
-    run kept its answers per crop for these very validation crops."""
+    """The run's EER (or another ``interval``'s measure) minus the shipped weights', paired 95% interval in points
+    to ``digits`` decimals, when the run kept its answers per crop for these very validation crops."""
     p = answers(run, yardstick)
     if p is None:
         return "–"
     low, high = interval(yardstick.y, p, shipped)
-    digits = 2 if interval is misranked_difference_interval else 1  # its differences are tenths of a point
     return f"{signed(low, digits)} to {signed(high, digits)}"
 
 
@@ -522,7 +522,7 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             + " | ".join(
                 "shipped"
                 if k == BUDGET
-                else versus_shipped(by_k[k][0], yardstick, shipped_p, misranked_difference_interval)
+                else versus_shipped(by_k[k][0], yardstick, shipped_p, misranked_difference_interval, 2)
                 for k in ks
             )
             + " |",
@@ -562,7 +562,7 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             *[
                 f"| {r['name']} | {pct(r['validation']['eer'])} | {versus_shipped(r, yardstick, shipped_p)} | "
                 f"{misranked_of(r, yardstick)} | "
-                f"{versus_shipped(r, yardstick, shipped_p, misranked_difference_interval)} | "
+                f"{versus_shipped(r, yardstick, shipped_p, misranked_difference_interval, 2)} | "
                 f"{pct(r['validation']['eer_unanimous'])} | {pct(r['validation']['accuracy'])} | "
                 f"{gap(r.get('fidelity'))} |"
                 for r in ablations
