@@ -59,6 +59,13 @@ def other_seed(seed: int) -> str:
     return f"the shipped recipe again, its teachers and student on seed {seed} (the same encoder)"
 
 
+BOUNDARY = "the queue's first 200 crops, boundary cases included (the previous recipe's crops)"
+
+
+def boundary_seed(seed: int) -> str:
+    return f"{BOUNDARY}, its teachers and student on seed {seed}"
+
+
 def ablations() -> dict[str, tuple[Recipe, dict, int | None]]:
     """One change each (the previous student: two) from the shipped recipe at the shipped budget:
     ``{name: (recipe, label options, tuning seed)}``, the options being ``training_labels``'s (typical crops only,
@@ -71,11 +78,9 @@ def ablations() -> dict[str, tuple[Recipe, dict, int | None]]:
         "FixMatch for 3000 steps instead of 1500": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=3000)), {}, None),
         "FixMatch for 300 steps": (replace(SHIPPED, fixmatch=replace(fixmatch, steps=300)), {}, None),
         "one FixMatch teacher instead of three": (replace(SHIPPED, teachers=1), {}, None),
-        "the queue's first 200 crops, boundary cases included (the previous recipe's crops)": (
-            SHIPPED,
-            {"typical_only": False},
-            None,
-        ),
+        BOUNDARY: (SHIPPED, {"typical_only": False}, None),
+        # The one change that beat the shipped recipe's own seeds on misranked pairs: is it the crops or the seed?
+        **{boundary_seed(k): (SHIPPED, {"typical_only": False}, k) for k in TUNING_SEEDS},
         "hard labels (the majority) instead of the share of looks": (SHIPPED, {"soft": False}, None),
         **{other_seed(k): (SHIPPED, {}, k) for k in TUNING_SEEDS},
         "a second round of self-training (the student teaches a fresh student)": (replace(SHIPPED, rounds=2), {}, None),
@@ -110,7 +115,7 @@ PRIORITY = {
             "50",
             "one FixMatch teacher instead of three",
             "10",
-            "the queue's first 200 crops, boundary cases included (the previous recipe's crops)",
+            BOUNDARY,
             "400",
             "100",
             "hard labels (the majority) instead of the share of looks",
