@@ -297,7 +297,9 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     experiments.record(entry | {"name": "hard labels", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "one teacher", "encoder": "old", "baseline": recipe_key(shipped)})
     experiments.record(entry | {"name": "no balance", "encoder": "new", "baseline": recipe_key(earlier)})
-    yardstick = SimpleNamespace(y=np.tile([0, 1], 20), key="these crops", unanimous=np.ones(40, dtype=bool))
+    yardstick = SimpleNamespace(
+        y=np.tile([0, 1], 20), key="these crops", unanimous=np.ones(40, dtype=bool), relooked=np.zeros(40, dtype=bool)
+    )
     shipped_p = np.linspace(0.2, 0.8, 40)  # half the crops misranked
     answers = {"val_crops": "these crops"}
     # redone on today's encoder, keeping each crop's answer: the shipped weights' own, so no difference at all
@@ -333,6 +335,29 @@ def test_a_rerun_replaces_its_sweep_entry_and_the_report_shows_the_shipped_encod
     assert recipe_key(shipped) != recipe_key(earlier)
     shipped_recipe = dataclasses.asdict(experiments.SHIPPED)  # as the sweep keys it, and as training.json holds it
     assert recipe_key(json.loads(json.dumps(shipped_recipe))) == recipe_key(shipped_recipe)
+
+
+def test_where_runs_differ_tells_each_kind_of_crop_apart():
+    from training.report import where_runs_differ, where_runs_differ_lines
+
+    rng = np.random.default_rng(0)
+    y = np.tile([0, 1], 60)
+    relooked = np.arange(120) >= 80  # the last 40 crops needed more looks; the first 60 are also unanimous
+    yardstick = SimpleNamespace(y=y, unanimous=np.arange(120) < 60, relooked=relooked)
+    shipped = np.clip(0.5 + (y - 0.5) * 0.2 + rng.normal(0, 0.15, 120), 0, 1)  # some pairs misranked everywhere
+    mended_where_unsure = np.where(relooked, y.astype(float), shipped)  # every pair right on the relooked crops
+    worse_where_sure = np.where(relooked, shipped, 1 - shipped)  # every decided crop's ranking turned round
+    rows = where_runs_differ(
+        yardstick, shipped, {"same": shipped, "mended": mended_where_unsure, "worse": worse_where_sure}
+    )
+    unanimous, decided, unsure = rows
+    assert [r["n"] for r in rows] == [60, 80, 40]
+    assert unsure["lowest"] == ("mended", 0.0) and unsure["below"] == ["mended"] and unsure["above"] == []
+    assert unanimous["below"] == [] and unanimous["above"] == ["worse"] and decided["above"] == ["worse"]
+    assert unanimous["highest"][0] == "worse" and unanimous["shipped"] > 0
+    table = "\n".join(where_runs_differ_lines(rows))
+    assert "| needed more looks (the labels least sure) | 40 | " in table and "| 1 / 0 / 2 |" in table
+    assert "| 0 / 1 / 2 |" in table
 
 
 def constant_teacher(logit: float) -> EyeNet:

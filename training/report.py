@@ -464,6 +464,65 @@ def misranked_of(run: dict, yardstick: Yardstick) -> str:
     return "–" if p is None else pct(misranked(yardstick.y, p))
 
 
+# The validation crops by how sure their labels are: the runs' differences can be read against each kind.
+KINDS_OF_CROP: dict[str, Callable[[Yardstick], np.ndarray]] = {
+    "unanimous (every look agreed)": lambda yardstick: yardstick.unanimous,
+    "decided by the first three looks": lambda yardstick: ~yardstick.relooked,
+    "needed more looks (the labels least sure)": lambda yardstick: yardstick.relooked,
+}
+
+
+def where_runs_differ(yardstick: Yardstick, shipped_p: np.ndarray, answered: dict[str, np.ndarray]) -> list[dict]:
+    """For each kind of validation crop (``KINDS_OF_CROP``): the shipped weights' misranked pairs there, the runs'
+    lowest and highest, and which runs' paired intervals against the shipped weights lie wholly below or above 0.
+    A kind without both open and closed crops has no row."""
+    rows = []
+    for kind, pick in KINDS_OF_CROP.items():
+        crops = pick(yardstick)
+        y, shipped = yardstick.y[crops], shipped_p[crops]
+        if len(np.unique(y)) < 2:
+            continue  # no open-closed pair to rank among them
+        share = {name: misranked(y, p[crops]) for name, p in answered.items()}
+        interval = {name: misranked_difference_interval(y, p[crops], shipped) for name, p in answered.items()}
+        rows.append(
+            {
+                "crops": kind,
+                "n": int(crops.sum()),
+                "shipped": misranked(y, shipped),
+                "lowest": min(share.items(), key=lambda item: item[1]),
+                "highest": max(share.items(), key=lambda item: item[1]),
+                "below": sorted(name for name, (_, high) in interval.items() if high < 0),
+                "above": sorted(name for name, (low, _) in interval.items() if low > 0),
+                "runs": len(answered),
+            }
+        )
+    return rows
+
+
+def where_runs_differ_lines(rows: list[dict]) -> list[str]:
+    return [
+        "## Where the runs differ",
+        "",
+        "Misranked pairs of every run above that kept its answers per crop, on each kind of validation crop: the "
+        "shipped weights', the lowest and highest run, and how many runs' paired intervals against the shipped "
+        "weights lie wholly below 0 (fewer misranked) or wholly above (more), the rest holding 0.",
+        "",
+        "| crops | n | shipped | lowest run | highest run | runs below / above / holding 0 |",
+        "|---|---|---|---|---|---|",
+        *[
+            f"| {r['crops']} | {r['n']} | {pct(r['shipped'])} | {pct(r['lowest'][1])} ({r['lowest'][0]}) | "
+            f"{pct(r['highest'][1])} ({r['highest'][0]}) | {len(r['below'])} / {len(r['above'])} / "
+            f"{r['runs'] - len(r['below']) - len(r['above'])} |"
+            for r in rows
+        ],
+        "",
+        "The labels are least sure on the crops that needed more looks, and that is where our labellers and the "
+        "source's convention part most: a run that gains there may have learnt the labellers' lean rather than the "
+        "convention. A gain on the unanimous crops is the one to trust, but they are clear crops, where every run "
+        "is nearly right and few pairs are left to rank.",
+    ]
+
+
 def gap(fidelity: dict | None) -> str:
     return f"{fidelity['gap']:.2f}; {pct(fidelity['disagreement'])}" if fidelity else "–"
 
@@ -580,6 +639,14 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
             "enough to move an interval off 0, so a difference counts only when it is well beyond theirs. And over "
             "this many rows, about one in twenty intervals misses 0 by luck.",
         ]
+    answered = {
+        (f"{r['name']} queue crops" if r["kind"] == "budget" else r["name"]): p
+        for r in runs
+        if (p := answers(r, yardstick)) is not None
+    }
+    if answered:
+        report.figures["where_runs_differ"] = rows = where_runs_differ(yardstick, shipped_p, answered)
+        lines += ["", *where_runs_differ_lines(rows)]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
     if len(runs) < len(every_run):
