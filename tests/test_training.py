@@ -184,6 +184,10 @@ def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_rec
     only = experiments.plan([0, 1], recorded, "enc", only=["10", "20", experiments.PROBE])
     assert [run.key for run in only] == [("ablation", experiments.PROBE, 0), ("budget", "20", 0), ("budget", "20", 1)]
     assert only[0].recipe is None  # the probe: no fine-tuning
+    networks = [experiments.network_path(run) for run in every]
+    assert len(set(networks)) == len(every)  # each run keeps its own network file
+    assert all(path.parent == experiments.NETWORKS and path.suffix == ".onnx" for path in networks)
+    assert experiments.network_path(every[0]).name == "budget-200-seed0.onnx"
 
 
 def test_the_adaptive_threshold_starts_low_and_asks_less_of_the_class_the_network_answers_less():

@@ -10,6 +10,8 @@ Each run is the training pipeline (``training.train``) with one thing changed, m
 date, the commit, a fingerprint of the pretrained encoder it started from and a key of the shipped recipe it is a
 variation of, so an interrupted sweep resumes where it stopped; a run recorded from another encoder (other
 pretraining settings or code) or against another shipped recipe is done again and replaces it.
+Each trained run also leaves its network in ``runs/experiments/`` (git-ignored) as an ONNX file that
+``classifier.load_model(path)`` opens, so any run can be measured on other labels than ours.
 ``python -m training.report`` shows the runs on the shipped encoder and recipe. The encoder is pretrained on
 two threads whatever ``--threads`` says, so a 1-thread sweep's runs share it; another seed pretrains its own.
 """
@@ -21,30 +23,35 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from training.data import REPO, load_pool
-from training.export import commit
+from training.export import commit, export_onnx
 from training.pretrain import embed, linear_probe
 from training.train import (
     BUDGET,
+    RUNS,
     SEED,
     TRAINING_JSON,
     Recipe,
     Yardstick,
     fingerprint,
+    metadata,
     predict,
     pretrained_encoder,
     recipe_key,
     train,
     training_labels,
     training_rows,
+    unsure_floor,
 )
 
 EXPERIMENTS_JSON = REPO / "reports" / "experiments.json"
+NETWORKS = RUNS / "experiments"  # each trained run's network as ONNX (git-ignored): ``classifier.load_model`` opens it
 BUDGETS = (10, 20, 50, 100, 200, 400)
 SHIPPED = Recipe()
 PROBE = "linear probe on the pretrained features (no fine-tuning)"
@@ -151,6 +158,12 @@ class Run:
         return (self.budget, self.seed, self.recipe, self.options, self.tuning_seed) == shipped
 
 
+def network_path(run: Run) -> Path:
+    """Where a trained run leaves its network: a file name made of its kind, name and seed."""
+    slug = re.sub(r"[^a-z0-9]+", "-", run.name.lower()).strip("-")
+    return NETWORKS / f"{run.kind}-{slug}-seed{run.seed}.onnx"
+
+
 def done() -> list[dict]:
     return json.loads(EXPERIMENTS_JSON.read_text()) if EXPERIMENTS_JSON.exists() else []
 
@@ -254,6 +267,12 @@ def main() -> None:
             )
             p = predict(student, yardstick.images)
             figures = yardstick.figures(p)
+            # Kept so the run can be measured where our labels cannot reach (a hidden test set, say).
+            described = metadata(student, facts, figures, unsure_floor(yardstick.y, p)) | {
+                "training_labels": f"{len(labels)} hand labels of the first {run.budget} queue crops {run.options}",
+                "experiment": f"{run.kind}: {run.name}, seed {run.seed}, tuning seed {run.tuning_seed}",
+            }
+            export_onnx(student, network_path(run), described)
             teacher_figures, run_encoder, run_fidelity = (
                 facts["teacher_validation"],
                 facts["encoder"],
