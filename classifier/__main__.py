@@ -25,6 +25,13 @@ from tqdm import tqdm
 CHUNK = 1024  # images judged per batch: crops are batched through the model
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # cannot even be looked at: taken, so that reading it names the file and says why
+        return True
+
+
 def expand(raw: str, complain) -> list[Path]:
     """A file as given; a folder as the sorted image files inside it; a missing path as nothing, with a word."""
     from classifier.images import IMAGE_SUFFIXES
@@ -33,12 +40,23 @@ def expand(raw: str, complain) -> list[Path]:
     if not raw.strip():
         complain("error: an empty path was given")
         return []
-    if not path.exists():
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except OSError as error:  # a folder on the way we may not enter, a name too long…
+        complain(f"error: cannot read {path}: {error.strerror or error}")
+        return []
+    if not exists:
         complain(f"error: no such file or folder: {path}")
         return []
-    if not path.is_dir():
+    if not is_dir:
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file())
+
+    def unreadable(error: OSError) -> None:  # os.walk would skip a folder it cannot list without a word
+        complain(f"error: cannot read folder {error.filename}: {error.strerror or error}")
+
+    found = (Path(folder, name) for folder, _, names in os.walk(path, onerror=unreadable) for name in names)
+    files = sorted(p for p in found if _is_file(p))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     if skipped := len(files) - len(images):
         what = "file that is not an image" if skipped == 1 else "files that are not images"

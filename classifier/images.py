@@ -1,13 +1,14 @@
 """Turn any image file Pillow can open into the model's input: a 24x24 grayscale float array.
 
 Every failure is reported as a clear exception: a missing path raises ``FileNotFoundError`` naming it, and
-anything that is not a readable image (not an image, truncated, a decompression bomb, an empty file) raises
-``ValueError`` saying what was wrong.
+anything that is not a readable image (not an image, truncated, a decompression bomb, an empty file, a file or
+folder we may not read, a pipe or device) raises ``ValueError`` saying what was wrong.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -43,12 +44,7 @@ def checked_path(path: object) -> Path:
 def open_image(path: PathLike) -> Image.Image:
     """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``."""
     path = checked_path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no such image file: {path}")
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory, not an image file")
-    if path.stat().st_size == 0:
-        raise ValueError(f"{path} is empty (0 bytes), not an image")
+    check_file(path)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_PIXELS and 2*MAX_PIXELS; treat that as the error it is for us.
@@ -66,6 +62,8 @@ def open_image(path: PathLike) -> Image.Image:
         raise ValueError(f"{path} is too big an image to open safely (over the {MAX_PIXELS:,} pixel limit)") from error
     except UnidentifiedImageError as error:
         raise ValueError(f"{path} is not an image Pillow can read (unknown or unsupported format)") from error
+    except PermissionError as error:  # an OSError too, but no sign of damage
+        raise ValueError(f"{path} cannot be read: permission denied") from error
     except (OSError, SyntaxError, EOFError) as error:
         # Pillow reports truncated or corrupt data as OSError/SyntaxError depending on the codec.
         raise ValueError(f"{path} is a damaged or truncated image: {error}") from error
@@ -73,6 +71,24 @@ def open_image(path: PathLike) -> Image.Image:
         if str(path) in str(error):
             raise
         raise ValueError(f"{path} is a damaged image: {error}") from error
+
+
+def check_file(path: Path) -> None:
+    """Raise the documented error unless ``path`` is a non-empty regular file (what may hold an image)."""
+    try:
+        status = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(f"no such image file: {path}") from None
+    except PermissionError:
+        raise ValueError(f"{path} cannot be read: permission denied (on a folder on its way)") from None
+    except OSError as error:  # a name too long, a loop of symbolic links…
+        raise ValueError(f"{path} cannot be read: {error.strerror or error}") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise ValueError(f"{path} is a directory, not an image file")
+    if not stat.S_ISREG(status.st_mode):
+        raise ValueError(f"{path} is not a regular file (a pipe, socket or device), not an image file")
+    if status.st_size == 0:
+        raise ValueError(f"{path} is empty (0 bytes), not an image")
 
 
 def _to_luminance_or_rgb(image: Image.Image) -> Image.Image:
@@ -137,8 +153,12 @@ def _read_gray_jpeg_crop(path: PathLike) -> np.ndarray | None:
     wrong with it.
     """
     try:
-        handle = os.open(path, os.O_RDONLY)  # a third of the cost of open(): no buffered file object
+        # os.open: a third of the cost of open(), no buffered file object. Non-blocking, so that a pipe with no
+        # writer is turned away here rather than waited on forever (only regular files take this path).
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
             data = os.read(handle, FAST_PATH_BYTES + 1)
         finally:
             os.close(handle)

@@ -104,6 +104,45 @@ def test_directory_is_refused(tmp_path):
         open_probability(tmp_path)
 
 
+def test_a_pipe_is_refused_at_once_not_waited_on(tmp_path):
+    import os
+    import threading
+
+    fifo = tmp_path / "eye.jpg"
+    os.mkfifo(fifo)  # no writer: reading it would block forever
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            openEyeCheck(fifo)
+        except BaseException as error:  # noqa: BLE001 - handed to the test thread
+            outcome.append(error)
+
+    asker = threading.Thread(target=ask, daemon=True)
+    asker.start()
+    asker.join(timeout=10)
+    assert not asker.is_alive(), "openEyeCheck blocked on a pipe"
+    assert len(outcome) == 1 and isinstance(outcome[0], ValueError) and "not a regular file" in str(outcome[0])
+
+
+def test_a_file_or_folder_that_cannot_be_read_says_so(tmp_path, monkeypatch):
+    too_long = tmp_path / ("a" * 300 + ".jpg")  # the system refuses the name itself
+    with pytest.raises(ValueError, match="cannot be read: File name too long"):
+        openEyeCheck(too_long)
+    locked = tmp_path / "locked.png"
+    Image.new("L", (200, 200), 128).save(locked)  # not a crop: Pillow's path, not the fast one
+    real_open = Image.open
+
+    def refused(path, *args, **kwargs):  # as for a file without read permission (tests may run as root)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(classifier.images.Image, "open", refused)
+    with pytest.raises(ValueError, match="locked.png cannot be read: permission denied"):
+        openEyeCheck(locked)
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -239,6 +278,34 @@ def test_cli_prints_csv_rows_for_files_and_folders_and_goes_on_past_a_bad_file(c
 def test_cli_names_a_missing_path_in_one_line_and_fails(args, message):
     result = run_python("-m", "classifier", *args)
     assert (result.returncode, result.stdout, result.stderr.strip()) == (1, "", message)
+
+
+def test_cli_names_a_path_it_cannot_read_and_goes_on(tmp_path, crops):
+    too_long = str(tmp_path / ("a" * 300 + ".jpg"))
+    result = run_python("-m", "classifier", too_long, str(crops[0]))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == f"error: cannot read {too_long}: File name too long"
+    assert result.stdout.splitlines()[1].startswith(f"{crops[0]},")  # the readable file is still judged
+
+
+def test_cli_names_a_folder_it_cannot_list_instead_of_skipping_it(tmp_path, monkeypatch):
+    import os
+
+    from classifier.__main__ import expand
+
+    (tmp_path / "locked").mkdir()
+    Image.new("L", (24, 24), 128).save(tmp_path / "eye.png")
+    listing = os.scandir
+
+    def scandir(path="."):  # as for a folder without read permission (tests may run as root)
+        if Path(path) == tmp_path / "locked":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    said: list[str] = []
+    assert expand(str(tmp_path), said.append) == [tmp_path / "eye.png"]
+    assert said == [f"error: cannot read folder {tmp_path / 'locked'}: Permission denied"]
 
 
 def test_cli_on_an_empty_folder_says_so_in_one_line_and_fails(tmp_path):
