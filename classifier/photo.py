@@ -94,6 +94,9 @@ FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the p
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
 # Horizontal over vertical edges in a close-up (the 12 labelled ones: 1.29-2.22; whole cat, cup, rocket: 0.75-1.12).
 CLOSE_UP_EDGES = 1.2
+# ... and some edges at all: lids and lashes make 2.7-7.6 grey levels per pixel pair on the 64-px copy in the 12;
+# a blank skin-coloured picture makes 0, faint noise on it 0.2 (a ratio of nothing to nothing is not an eye).
+CLOSE_UP_MIN_EDGES = 1.0
 MIN_FACE_SIDE = 40  # the CNN detector never looks at a view thinner than this: dlib corrupts memory on a few pixels
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge
 MAX_FACES = 10  # a group photo answers for the largest faces only
@@ -416,7 +419,8 @@ def _looks_like_one_eye(image: Image.Image) -> bool:
     - otherwise a close-up is a colour photo (a grey one cannot show skin, so we do not guess), roughly landscape or
       square (aspect 0.8..2.5), where skin-coloured pixels make up at least a fifth of the picture (skin surrounds an
       eye that fills the frame; a dim photo is brightened to a mean grey of 128 first) and horizontal edges clearly
-      outweigh vertical ones (by CLOSE_UP_EDGES, on the mean change per pixel pair): lids, lash line and brow run
+      outweigh vertical ones (by CLOSE_UP_EDGES, on the mean change per pixel pair, and are there at all:
+      CLOSE_UP_MIN_EDGES): lids, lash line and brow run
       across a close-up, while fur, cups, streets and landscapes have no such dominant direction. Both are measured
       on a copy of about 64x64 pixels that keeps the photo's shape: squashing a wide webcam crop into a square
       stretched its horizontal edges out and hid them (9 of 12 labelled close-ups cropped to 189x104 were refused).
@@ -439,4 +443,5 @@ def _looks_like_one_eye(image: Image.Image) -> bool:
     gray = np.asarray(small.convert("L").filter(ImageFilter.GaussianBlur(1)), dtype=np.float32)
     vertical_change = np.abs(np.diff(gray, axis=0)).mean()  # horizontal edges
     horizontal_change = np.abs(np.diff(gray, axis=1)).mean()  # vertical edges
-    return skin >= 0.2 and vertical_change >= CLOSE_UP_EDGES * horizontal_change
+    lidlike = vertical_change >= max(CLOSE_UP_MIN_EDGES, CLOSE_UP_EDGES * horizontal_change)
+    return skin >= 0.2 and lidlike

@@ -188,6 +188,9 @@ NO_EYE = {  # issue 12: a cat, a page of text, a landscape or a coffee cup still
     "text (scikit-image)": lambda: sample("text.png"),
     "rendered text page": text_page,
     "landscape": lambda: Image.open(wheel_file("sklearn", "datasets/images", "china.jpg")).convert("RGB"),
+    # All skin and no edge: the rule's edge ratio was 0 >= 0 here, an "eye close-up" judged closed.
+    "blank skin-coloured picture": lambda: Image.new("RGB", (1280, 720), (200, 150, 120)),
+    "blank darker skin, square": lambda: Image.new("RGB", (500, 500), (180, 120, 90)),
 }
 
 
