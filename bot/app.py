@@ -298,6 +298,8 @@ def main() -> None:
         run(build_application(config), config)
     except InvalidToken:
         sys.exit("error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather")
+    except BadRequest as error:  # a NetworkError to PTB, but the Bot API did answer: it refused what we sent
+        sys.exit(f"error: the Telegram Bot API refused the bot's start ({error}); check WEBHOOK_URL")
     except NetworkError as error:
         where = config.base_url or "https://api.telegram.org/bot"
         sys.exit(

@@ -65,7 +65,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
     # PTB appends the token to base_url, so a URL that does not end in /bot (or hold {token}) can never work.
     if base_url is not None and not (base_url.rstrip("/").endswith("/bot") or "{token}" in base_url):
         raise ConfigError(f"TELEGRAM_BASE_URL must end in /bot (e.g. http://localhost:8081/bot), got {base_url!r}")
+    # Files live beside the Bot API: a local server's at .../file/bot, as .env.example shows. Left at Telegram's,
+    # every download would go to api.telegram.org while the bot talks to another server.
     base_file_url = _url(environ, "TELEGRAM_BASE_FILE_URL")
+    if base_url is not None and base_file_url is None and base_url.rstrip("/").endswith("/bot"):
+        base_file_url = base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
 
     port_text = _optional(environ, "PORT") or str(DEFAULT_PORT)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -80,6 +84,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, got {log_level!r}")
 
     webhook_url = _url(environ, "WEBHOOK_URL")
+    if webhook_url is not None and base_url is None and urlsplit(webhook_url).scheme != "https":
+        # Telegram itself only posts to HTTPS (a local Bot API server may post to plain HTTP).
+        raise ConfigError(f"WEBHOOK_URL must be an https URL for Telegram's Bot API, got {webhook_url!r}")
     if webhook_url is not None and secret is None:
         secret = secrets.token_urlsafe(32)  # Telegram echoes it in a header, so forged updates are refused
 

@@ -189,6 +189,21 @@ def test_rejected_token_without_debug_is_at_most_two_lines_and_no_traceback(tmp_
 
 
 @needs_model
+def test_a_webhook_the_bot_api_refuses_is_named_as_refused_not_as_unreachable(tmp_path: Path) -> None:
+    async def main() -> subprocess.CompletedProcess:
+        async with FakeTelegram() as fake:
+            fake.fail["setWebhook"] = (400, "Bad Request: bad webhook: an HTTPS URL must be provided for webhook")
+            env = bot_env(fake, WEBHOOK_URL="http://example.invalid/hook", PORT=str(free_port()))
+            return await asyncio.to_thread(run_bot_briefly, env, tmp_path)
+
+    result = asyncio.run(main())
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert lines[-1].startswith("error: the Telegram Bot API refused the bot's start (")
+    assert "an https url must be provided" in lines[-1].lower() and lines[-1].endswith("check WEBHOOK_URL")
+
+
+@needs_model
 def test_unreachable_bot_api_is_at_most_two_lines_naming_it(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     env = bot_env(

@@ -52,6 +52,18 @@ def test_config_reads_every_variable() -> None:
     assert config.log_level == "DEBUG"
 
 
+def test_config_a_local_bot_api_server_alone_serves_the_files_too_and_may_post_plain_http() -> None:
+    config = load_config(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": "http://localhost:8081/bot",
+            "WEBHOOK_URL": "http://10.0.0.5:8443/hook",
+        }
+    )
+    assert config.base_file_url == "http://localhost:8081/file/bot"  # not api.telegram.org's
+    assert config.webhook_url == "http://10.0.0.5:8443/hook"
+
+
 def test_config_webhook_without_secret_gets_a_random_one() -> None:
     environ = {"TELEGRAM_BOT_TOKEN": TOKEN, "WEBHOOK_URL": "https://eyes.example.com/"}
     first, second = load_config(environ), load_config(environ)
@@ -73,6 +85,7 @@ def test_config_repr_never_shows_the_token() -> None:
         ({"TELEGRAM_BASE_URL": "http://localhost:8081/"}, "TELEGRAM_BASE_URL must end in /bot"),
         ({"TELEGRAM_BASE_URL": "localhost:8081/bot"}, "TELEGRAM_BASE_URL must be an http(s) URL"),
         ({"WEBHOOK_URL": "eyes.example.com"}, "WEBHOOK_URL must be an http(s) URL"),
+        ({"WEBHOOK_URL": "http://eyes.example.com/hook"}, "WEBHOOK_URL must be an https URL"),
         ({"PORT": "eighty"}, "PORT must be a TCP port number"),
         ({"PORT": "70000"}, "PORT must be a TCP port number"),
         ({"WEBHOOK_SECRET": "has spaces"}, "WEBHOOK_SECRET may only hold"),
