@@ -292,6 +292,32 @@ def test_typing_is_skipped_while_the_budget_is_busy_but_answers_all_go_through()
     assert elapsed >= 0.5  # the answers themselves are still held to the limit
 
 
+@pytest.mark.parametrize(
+    ("chat_id", "typings"), [(-1001, 3), ("-1001", 3), (1001, 5)], ids=["group", "group id as text", "private"]
+)
+def test_in_a_group_typing_gives_way_to_answers_within_the_groups_own_budget(chat_id: int | str, typings: int) -> None:
+    async def main() -> list[str]:
+        # A roomy overall budget, and a group one of 8 a minute (Telegram's: 20), met by a burst of 5 photos.
+        limiter = RepliesFirstRateLimiter(overall_max_rate=100, group_max_rate=8, group_time_period=60)
+        sent: list[str] = []
+
+        async def call(endpoint: str) -> None:
+            async def callback() -> bool:
+                sent.append(endpoint)
+                return True
+
+            await limiter.process_request(callback, (), {}, endpoint, {"chat_id": chat_id}, None)
+
+        for _ in range(5):  # typing then the answer: with every typing shown, the 5th answer would wait 7.5 s
+            await asyncio.wait_for(call("sendChatAction"), 1)
+            await asyncio.wait_for(call("sendMessage"), 1)
+        return sent
+
+    sent = asyncio.run(main())
+    assert sent.count("sendMessage") == 5  # every answer at once
+    assert sent.count("sendChatAction") == typings  # in a group, typing only while half its budget is free
+
+
 def test_requests_without_a_chat_are_not_limited() -> None:
     async def main() -> float:
         limiter = RepliesFirstRateLimiter(overall_max_rate=5, overall_time_period=1)
