@@ -19,6 +19,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 SIZE = 24  # the pool's native crop size; the model sees exactly this
 FAST_PATH_BYTES = 64 * 1024  # a 24x24 pool crop is under 1 KiB; anything bigger goes through Pillow
 MAX_PIXELS = 50_000_000  # larger than any phone photo, far below a decompression bomb
+# A photo is read at no more detail than a short side of this many pixels (at least): faces and eyes in it stay far
+# larger than the model's 24x24, and a 49-megapixel upload no longer takes half a gigabyte or more to read.
+WORKING_SIDE = 2048
 CROP_SIDE = 100  # an image at most this big a side is an eye crop like the pool's, and is read whole
 PHOTO_SQUARE = 0.8  # a bigger eye photo is read on a centred square this fraction of its short side
 
@@ -42,7 +45,8 @@ def checked_path(path: object) -> Path:
 
 
 def open_image(path: PathLike) -> Image.Image:
-    """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``."""
+    """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``; a
+    photo whose short side is over twice WORKING_SIDE at a whole fraction of its size (see ``_within_working_side``)."""
     path = checked_path(path)
     check_file(path)
     try:
@@ -55,9 +59,11 @@ def open_image(path: PathLike) -> Image.Image:
                         f"{path} is {image.width}x{image.height} pixels, over the {MAX_PIXELS:,} pixel limit"
                     )
                 image.seek(0)  # GIF/WebP animations: the first frame
+                if image.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 scale (libjpeg's own) down to WORKING_SIDE
+                    image.draft(image.mode, (WORKING_SIDE, WORKING_SIDE))
                 image.load()
-                image = ImageOps.exif_transpose(image)
-                return _to_luminance_or_rgb(image)
+                ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image
+                return _to_luminance_or_rgb(_within_working_side(image))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValueError(f"{path} is too big an image to open safely (over the {MAX_PIXELS:,} pixel limit)") from error
     except UnidentifiedImageError as error:
@@ -89,6 +95,16 @@ def check_file(path: Path) -> None:
         raise ValueError(f"{path} is not a regular file (a pipe, socket or device), not an image file")
     if status.st_size == 0:
         raise ValueError(f"{path} is empty (0 bytes), not an image")
+
+
+def _within_working_side(image: Image.Image) -> Image.Image:
+    """``image`` shrunk by a whole factor while its short side stays at least WORKING_SIDE (before the alpha and
+    mode conversions below, each of which would copy it whole). Modes whose pixels cannot be averaged (palette,
+    1-bit) or that are rare at that size stay as they are."""
+    factor = min(image.size) // WORKING_SIDE
+    if factor < 2 or image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "I", "F"):
+        return image
+    return image.reduce(factor)
 
 
 def _to_luminance_or_rgb(image: Image.Image) -> Image.Image:

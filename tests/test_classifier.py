@@ -104,6 +104,17 @@ def test_directory_is_refused(tmp_path):
         open_probability(tmp_path)
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_huge_photo_is_read_at_the_working_side_not_whole(tmp_path, suffix):
+    from classifier.images import WORKING_SIDE, open_image
+
+    huge, ordinary = tmp_path / f"huge{suffix}", tmp_path / f"ordinary{suffix}"
+    Image.new("RGB", (2 * WORKING_SIDE + 100, 2 * WORKING_SIDE + 200), (90, 60, 40)).save(huge)
+    Image.new("RGB", (2 * WORKING_SIDE - 100, WORKING_SIDE + 10), (90, 60, 40)).save(ordinary)
+    assert open_image(huge).size == (WORKING_SIDE + 50, WORKING_SIDE + 100)  # halved (libjpeg's or Pillow's)
+    assert open_image(ordinary).size == (2 * WORKING_SIDE - 100, WORKING_SIDE + 10)  # halving would go below
+
+
 def test_a_pipe_is_refused_at_once_not_waited_on(tmp_path):
     import os
     import threading
