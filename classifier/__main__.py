@@ -52,7 +52,10 @@ def expand(raw: str, complain) -> list[Path]:
     if not is_dir:
         return [path]
 
+    unlisted: list[str] = []
+
     def unreadable(error: OSError) -> None:  # os.walk would skip a folder it cannot list without a word
+        unlisted.append(str(error.filename))
         complain(f"error: cannot read folder {error.filename}: {error.strerror or error}")
 
     found = (Path(folder, name) for folder, _, names in os.walk(path, onerror=unreadable) for name in names)
@@ -61,7 +64,7 @@ def expand(raw: str, complain) -> list[Path]:
     if skipped := len(files) - len(images):
         what = "file that is not an image" if skipped == 1 else "files that are not images"
         complain(f"note: {path}: skipped {skipped} {what} (by the name)")
-    if not images:
+    if not images and str(path) not in unlisted:  # a folder it could not list was named already
         complain(f"error: no images in folder {path}")
     return images
 

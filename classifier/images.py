@@ -46,7 +46,8 @@ def checked_path(path: object) -> Path:
 
 def open_image(path: PathLike) -> Image.Image:
     """Open ``path`` fully decoded, upright (EXIF orientation applied), first frame only, in mode ``L``/``RGB``; a
-    photo whose short side is over twice WORKING_SIDE at a whole fraction of its size (see ``_within_working_side``)."""
+    photo whose short side is at least twice WORKING_SIDE at a whole fraction of its size, its short side still at
+    least WORKING_SIDE (a JPEG scaled by libjpeg as it is decoded, others by ``_within_working_side``)."""
     path = checked_path(path)
     check_file(path)
     try:
@@ -59,7 +60,7 @@ def open_image(path: PathLike) -> Image.Image:
                         f"{path} is {image.width}x{image.height} pixels, over the {MAX_PIXELS:,} pixel limit"
                     )
                 image.seek(0)  # GIF/WebP animations: the first frame
-                if image.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 scale (libjpeg's own) down to WORKING_SIDE
+                if image.format in ("JPEG", "MPO"):  # decoded at 1/2, 1/4 or 1/8 scale (libjpeg's) to WORKING_SIDE
                     image.draft(image.mode, (WORKING_SIDE, WORKING_SIDE))
                 image.load()
                 ImageOps.exif_transpose(image, in_place=True)  # in place: no copy of an upright image

@@ -94,8 +94,9 @@ FRAME = 1.5  # crop side / eye width: the eye spans 2/3 of the crop, as in the p
 RAISE = 0.05  # move the crop centre up by this much of the eye width: corners sit below the eye's visual centre
 # Horizontal over vertical edges in a close-up (the 12 labelled ones: 1.29-2.22; whole cat, cup, rocket: 0.75-1.12).
 CLOSE_UP_EDGES = 1.2
-# ... and some edges at all: lids and lashes make 2.7-7.6 grey levels per pixel pair on the 64-px copy in the 12;
-# a blank skin-coloured picture makes 0, faint noise on it 0.2 (a ratio of nothing to nothing is not an eye).
+# ... and some edges at all: lids and lashes make 3.7-9.6 grey levels per pixel pair on the rule's 64-px copy
+# (brightened if dim) of the 12; a blank skin-coloured picture makes 0, faint noise on it 0.2 (a ratio of nothing
+# to nothing is not an eye).
 CLOSE_UP_MIN_EDGES = 1.0
 MIN_FACE_SIDE = 40  # the CNN detector never looks at a view thinner than this: dlib corrupts memory on a few pixels
 MIN_EYE_PX = 10.0  # eyes narrower than this (corner to corner, in the photo) are too small to judge

@@ -317,6 +317,9 @@ def test_cli_names_a_folder_it_cannot_list_instead_of_skipping_it(tmp_path, monk
     said: list[str] = []
     assert expand(str(tmp_path), said.append) == [tmp_path / "eye.png"]
     assert said == [f"error: cannot read folder {tmp_path / 'locked'}: Permission denied"]
+    said.clear()  # the folder named itself cannot be listed: one line, not a second "no images in folder" too
+    assert expand(str(tmp_path / "locked"), said.append) == []
+    assert said == [f"error: cannot read folder {tmp_path / 'locked'}: Permission denied"]
 
 
 def test_cli_on_an_empty_folder_says_so_in_one_line_and_fails(tmp_path):
