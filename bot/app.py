@@ -183,7 +183,7 @@ async def show_typing(message: Message) -> None:
     """Cosmetic "typing…"; a failure here must not cost the user the answer."""
     try:
         await message.reply_chat_action(ChatAction.TYPING)
-    except TelegramError as error:
+    except Exception as error:  # noqa: BLE001 - whatever it is (Telegram, the rate limiter), the answer goes on
         logger.debug("typing action failed: %s", error)
 
 
@@ -299,7 +299,8 @@ def main() -> None:
     except InvalidToken:
         sys.exit("error: Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from @BotFather")
     except BadRequest as error:  # a NetworkError to PTB, but the Bot API did answer: it refused what we sent
-        sys.exit(f"error: the Telegram Bot API refused the bot's start ({error}); check WEBHOOK_URL")
+        setting = "WEBHOOK_URL" if config.webhook_url else "TELEGRAM_BASE_URL"
+        sys.exit(f"error: the Telegram Bot API refused the bot's start ({error}); check {setting}")
     except NetworkError as error:
         where = config.base_url or "https://api.telegram.org/bot"
         sys.exit(
