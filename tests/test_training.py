@@ -184,6 +184,13 @@ def test_the_sweep_plans_only_what_is_not_yet_measured_on_todays_encoder_and_rec
     only = experiments.plan([0, 1], recorded, "enc", only=["10", "20", experiments.PROBE])
     assert [run.key for run in only] == [("ablation", experiments.PROBE, 0), ("budget", "20", 0), ("budget", "20", 1)]
     assert only[0].recipe is None  # the probe: no fine-tuning
+    again = experiments.plan([0, 1], recorded, "enc", only=["10", "20"], redo=True)
+    assert [run.key for run in again] == [
+        ("budget", "10", 0),
+        ("budget", "10", 1),
+        ("budget", "20", 0),
+        ("budget", "20", 1),
+    ]
     networks = [experiments.network_path(run) for run in every]
     assert len(set(networks)) == len(every)  # each run keeps its own network file
     assert all(path.parent == experiments.NETWORKS and path.suffix == ".onnx" for path in networks)

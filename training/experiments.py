@@ -4,6 +4,7 @@
     python -m training.experiments --seeds 0 1 2  # seeds 1, 2 too: own encoders (≈ 2 h; the report shows seed 0)
     python -m training.experiments --threads 1    # one core each (slower, but a second job can have the other)
     python -m training.experiments --only 10 400  # just these runs (by name), e.g. two sweeps side by side
+    python -m training.experiments --only 10 --redo  # again, though recorded (say, to keep its network)
 
 Each run is the training pipeline (``training.train``) with one thing changed, measured on the validation labels
 (all usable crops, and the unanimous ones). Results go to ``reports/experiments.json`` as each run ends, with the
@@ -11,7 +12,8 @@ date, the commit, a fingerprint of the pretrained encoder it started from and a 
 variation of, so an interrupted sweep resumes where it stopped; a run recorded from another encoder (other
 pretraining settings or code) or against another shipped recipe is done again and replaces it.
 Each trained run also leaves its network in ``runs/experiments/`` (git-ignored) as an ONNX file that
-``classifier.load_model(path)`` opens, so any run can be measured on other labels than ours.
+``classifier.load_model(path)`` opens, so it can be measured on other labels than ours; a run recorded before
+(or elsewhere) has none until ``--only NAME --redo`` trains it again.
 ``python -m training.report`` shows the runs on the shipped encoder and recipe. The encoder is pretrained on
 two threads whatever ``--threads`` says, so a 1-thread sweep's runs share it; another seed pretrains its own.
 """
@@ -203,11 +205,14 @@ def shipped_run(encoder: str) -> dict | None:
     return shipped if same else None
 
 
-def plan(seeds: list[int], recorded: list[dict], encoder: str, only: list[str] | None = None) -> list[Run]:
+def plan(
+    seeds: list[int], recorded: list[dict], encoder: str, only: list[str] | None = None, redo: bool = False
+) -> list[Run]:
     """The runs still to do, what tells most first (a sweep may be cut): every budget for each of ``seeds`` and
     every ablation, less those ``recorded`` against today's shipped recipe and, for seed 0, on today's pretrained
     ``encoder`` (another seed pretrains its own encoder, so for it the recipe is all that must match); a run recorded
-    on another encoder or against another recipe is not comparable and is done again. ``only``: just these names."""
+    on another encoder or against another recipe is not comparable and is done again. ``only``: just these names;
+    ``redo``: those even if recorded (to keep their networks, say)."""
     baseline = recipe_key(dataclasses.asdict(SHIPPED))
     have = {
         run_key(run)
@@ -218,7 +223,9 @@ def plan(seeds: list[int], recorded: list[dict], encoder: str, only: list[str] |
     runs += [Run("ablation", name, SEED, BUDGET, *change) for name, change in ablations().items()]
     runs += [Run("ablation", PROBE, SEED, BUDGET, None)]
     runs.sort(key=lambda run: PRIORITY.get(run.name, len(PRIORITY)))
-    return [run for run in runs if run.key not in have and (not only or run.name in only)]
+    if only:
+        return [run for run in runs if run.name in only and (redo or run.key not in have)]
+    return [run for run in runs if run.key not in have]
 
 
 def probe_run(
@@ -237,6 +244,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the budget curve (default 0)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the shipped run's)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these (budgets or ablation names)")
+    parser.add_argument("--redo", action="store_true", help="with --only: train them again even if recorded")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     names, images = load_pool()
@@ -244,7 +252,10 @@ def main() -> None:
     rows = training_rows(names)
     encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # seed 0's runs start from it (cached)
     shipped_encoder, baseline = fingerprint(encoder), recipe_key(dataclasses.asdict(SHIPPED))
-    for run in tqdm(plan(args.seeds, done(), shipped_encoder, args.only), desc="experiments", unit="run"):
+    if args.redo and not args.only:
+        parser.error("--redo needs --only: which recorded runs to train again")
+    todo = plan(args.seeds, done(), shipped_encoder, args.only, args.redo)
+    for run in tqdm(todo, desc="experiments", unit="run"):
         labels = training_labels(run.budget, **run.options)
         shipped = shipped_run(shipped_encoder) if run.is_shipped else None
         run_encoder, run_fidelity, p = shipped_encoder, None, None

@@ -641,13 +641,13 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
         for r in runs
         if (p := answers(r, yardstick)) is not None
     }
-    if answered:
-        report.figures["where_runs_differ"] = rows = where_runs_differ(yardstick, shipped_p, answered)
-        lines += ["", *where_runs_differ_lines(rows)]
     dates = sorted({r["date"] for r in runs})
     lines += ["", f"Measured {', '.join(dates)} at commit(s) {', '.join(sorted({r['commit'] for r in runs}))}."]
     if len(runs) < len(every_run):
         lines[-1] += " " + left_out
+    if answered:
+        report.figures["where_runs_differ"] = rows = where_runs_differ(yardstick, shipped_p, answered)
+        lines += ["", *where_runs_differ_lines(rows)]
     report.sections["experiments"] = lines
 
 
