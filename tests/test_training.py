@@ -371,6 +371,23 @@ def test_where_runs_differ_tells_each_kind_of_crop_apart():
     assert "| 0 / 1 / 2 |" in table
 
 
+def test_recipes_across_seeds_line_up_each_recipes_own_seeds():
+    from training.experiments import BOUNDARY, boundary_seed, other_seed
+    from training.report import seed_families, seed_families_lines
+
+    y = np.tile([0, 1], 20)
+    yardstick = SimpleNamespace(y=y, unanimous=np.arange(40) < 20)
+    right, wrong = 0.2 + 0.6 * y, 0.8 - 0.6 * y  # every pair ranked right; every pair the wrong way round
+    rows = seed_families(yardstick, wrong, {other_seed(2): right, BOUNDARY: right, boundary_seed(1): wrong})
+    assert [(r["recipe"], r["seeds"]) for r in rows] == [
+        ("the shipped recipe", [0, 2]),  # the shipped answers are seed 0's
+        ("boundary cases included", [0, 1]),
+    ]
+    assert rows[0]["misranked"] == [1.0, 0.0] and rows[1]["misranked_unanimous"] == [0.0, 1.0]
+    assert "| the shipped recipe | 100.00% / 0.00% | 100.00% / 0.00% |" in "\n".join(seed_families_lines(rows))
+    assert seed_families(yardstick, wrong, {BOUNDARY: right}) == []  # one seed each: nothing to line up
+
+
 def constant_teacher(logit: float) -> EyeNet:
     """A "teacher" that answers ``logit`` for every crop."""
     net = trained_looking_net()

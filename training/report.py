@@ -36,7 +36,7 @@ from tqdm import tqdm  # noqa: E402
 from classifier.inference import load_model  # noqa: E402
 from training.augment import augment  # noqa: E402
 from training.data import REPO, ROUND, load_pool, looks_by_file, pool_dir, read_labels, read_looks  # noqa: E402
-from training.experiments import BUDGETS, EXPERIMENTS_JSON  # noqa: E402
+from training.experiments import BOUNDARY, BUDGETS, EXPERIMENTS_JSON, TUNING_SEEDS, boundary_seed, other_seed  # noqa: E402
 from training.labelling import CODES, render_sheet  # noqa: E402
 from training.metrics import (  # noqa: E402
     accuracy_f1,
@@ -499,6 +499,47 @@ def where_runs_differ(yardstick: Yardstick, shipped_p: np.ndarray, answered: dic
     return rows
 
 
+def seed_families(yardstick: Yardstick, shipped_p: np.ndarray, answered: dict[str, np.ndarray]) -> list[dict]:
+    """The shipped recipe and the one change run on every tuning seed, seed by seed: a difference between two
+    recipes counts when it holds across seeds, not on one seed's luck."""
+    families = {
+        "the shipped recipe": {0: shipped_p} | {k: answered.get(other_seed(k)) for k in TUNING_SEEDS},
+        "boundary cases included": {0: answered.get(BOUNDARY)}
+        | {k: answered.get(boundary_seed(k)) for k in TUNING_SEEDS},
+    }
+    agreed = yardstick.unanimous
+    return [
+        {
+            "recipe": recipe,
+            "seeds": sorted(runs),
+            "eer": [eer(yardstick.y, runs[k])[0] for k in sorted(runs)],
+            "misranked": [misranked(yardstick.y, runs[k]) for k in sorted(runs)],
+            "misranked_unanimous": [misranked(yardstick.y[agreed], runs[k][agreed]) for k in sorted(runs)],
+        }
+        for recipe, seeded in families.items()
+        if len(runs := {k: p for k, p in seeded.items() if p is not None}) > 1
+    ]
+
+
+def seed_families_lines(rows: list[dict]) -> list[str]:
+    listed = lambda values: " / ".join(pct(v) for v in values)  # noqa: E731
+    return [
+        "## Recipes across seeds",
+        "",
+        "The same recipe with its teachers and student on other seeds (the same encoder and labels), seed by seed "
+        "(0 / 1 / 2): the training's own chance, which a crop bootstrap leaves out. Where the seeds of two recipes do "
+        "not overlap on a measure, that measure tells them apart; where two measures point opposite ways, these labels "
+        "cannot say which recipe is better, and the choice stays with the one that ships.",
+        "",
+        "| recipe | EER, all usable | misranked pairs, all usable | misranked pairs, unanimous |",
+        "|---|---|---|---|",
+        *[
+            f"| {r['recipe']} | {listed(r['eer'])} | {listed(r['misranked'])} | {listed(r['misranked_unanimous'])} |"
+            for r in rows
+        ],
+    ]
+
+
 def where_runs_differ_lines(rows: list[dict]) -> list[str]:
     return [
         "## Where the runs differ",
@@ -648,6 +689,9 @@ def experiments_section(report: Report, yardstick: Yardstick, shipped_p: np.ndar
     if answered:
         report.figures["where_runs_differ"] = rows = where_runs_differ(yardstick, shipped_p, answered)
         lines += ["", *where_runs_differ_lines(rows)]
+    if families := seed_families(yardstick, shipped_p, answered):
+        report.figures["recipes_across_seeds"] = families
+        lines += ["", *seed_families_lines(families)]
     report.sections["experiments"] = lines
 
 
