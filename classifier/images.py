@@ -33,6 +33,8 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 PathLike = str | os.PathLike
+# The fast path's os.open: never blocking on a pipe (POSIX), bytes as they are (Windows' O_BINARY, else text mode).
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def checked_path(path: object) -> Path:
@@ -172,7 +174,7 @@ def _read_gray_jpeg_crop(path: PathLike) -> np.ndarray | None:
     try:
         # os.open: a third of the cost of open(), no buffered file object. Non-blocking, so that a pipe with no
         # writer is turned away here rather than waited on forever (only regular files take this path).
-        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        handle = os.open(path, READ_FLAGS)
         try:
             if not stat.S_ISREG(os.fstat(handle).st_mode):
                 return None
