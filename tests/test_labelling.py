@@ -125,6 +125,36 @@ def test_a_labeller_never_looks_twice_and_answers_are_checked(workspace):
         labelling.collect("A")  # collecting twice would count the looks twice
 
 
+def test_a_collect_that_fails_writes_nothing_and_an_open_session_is_never_wiped(workspace, monkeypatch):
+    crops = labelling.crops_for("val", budget=0)
+    labelling.start_session("A", crops, tiles=3)
+    answer("A", dict.fromkeys([f for f, _ in crops], "o"))
+    with pytest.raises(SystemExit, match="not yet collected"):
+        labelling.start_session("A", crops)  # would empty answers.txt
+    assert (labelling.session_folder("A") / "answers.txt").read_text().count("o") == 4
+    monkeypatch.setenv("EYES_DATASET", str(workspace / "nowhere"))
+    with pytest.raises(FileNotFoundError, match="eye pool not found"):
+        labelling.collect("A")
+    assert read_looks() == [] and read_labels() == []  # nothing recorded, so collecting again counts once
+    monkeypatch.setenv("EYES_DATASET", str(workspace / "pool"))
+    assert labelling.collect("A") == 4 and len(read_looks()) == 4
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ("sheet_000 oco\nsheet_001: o\n", "line 1: expected 'sheet_NNN: letters'"),
+        (": oco\nsheet_001: o\n", "line 1: expected"),
+        ("sheet_000: oco\nsheet_000: ccc\nsheet_001: o\n", "line 2: sheet_000 answered twice"),
+    ],
+)
+def test_an_answers_line_that_cannot_be_read_is_named(workspace, answers, message):
+    labelling.start_session("A", labelling.crops_for("val", budget=0), tiles=3)
+    (labelling.session_folder("A") / "answers.txt").write_text(answers)
+    with pytest.raises(SystemExit, match=message):
+        labelling.collect("A")
+
+
 def test_old_rounds_are_kept_but_count_for_nothing(workspace):
     data.write_looks([Look("000000.jpg", "val", "v1", "dev", "closed")] * 2)
     labelling.start_session("A", [("000000.jpg", "val")])

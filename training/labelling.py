@@ -28,6 +28,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from training.cli import positive_int, run_main
 from training.data import (
     REPO,
     ROUND,
@@ -58,6 +59,8 @@ SHEET_WIDTH = 1200  # pixels: as many columns as fit, so a sheet is read without
 
 def validation_draw(files: list[str], size: int = VAL_SIZE, seed: int = VAL_SEED) -> list[str]:
     """The seeded random validation sample, in labelling order."""
+    if len(files) < size:
+        raise ValueError(f"the pool has {len(files)} crops, fewer than the {size} the validation draw takes")
     return random.Random(seed).sample(files, size)
 
 
@@ -132,6 +135,8 @@ def start_session(labeller: str, crops: list[tuple[str, str]], tiles: int = TILE
     seen = {look.file for look in read_looks() if look.labeller == labeller and look.round == ROUND}
     if again := [f for f, _ in crops if f in seen]:
         raise SystemExit(f"{labeller} has looked at {len(again)} of these crops already; a look must be independent")
+    if key_path(labeller).exists():  # starting again would wipe the open session's answers.txt
+        raise SystemExit(f"{labeller} has a session not yet collected: `collect {labeller}` first")
     folder = session_folder(labeller)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -170,10 +175,15 @@ def read_answers(labeller: str) -> list[Look]:
     with key_path(labeller).open(newline="") as handle:
         key = list(csv.DictReader(handle))
     answers: dict[int, str] = {}
-    for line in (session_folder(labeller) / "answers.txt").read_text().splitlines():
+    for number, line in enumerate((session_folder(labeller) / "answers.txt").read_text().splitlines(), 1):
         if line.strip():
-            name, _, letters = line.partition(":")
-            answers[int(name.strip().removeprefix("sheet_"))] = "".join(letters.lower().split())
+            name, colon, letters = line.partition(":")
+            sheet = name.strip().removeprefix("sheet_").removesuffix(".png")
+            if not colon or not sheet.isdigit():
+                raise SystemExit(f"{labeller}: answers.txt line {number}: expected 'sheet_NNN: letters', got {line!r}")
+            if int(sheet) in answers:
+                raise SystemExit(f"{labeller}: answers.txt line {number}: sheet_{int(sheet):03d} answered twice")
+            answers[int(sheet)] = "".join(letters.lower().split())
     looks = []
     for number in sorted({int(row["sheet"]) for row in key}):
         tiles = [row for row in key if int(row["sheet"]) == number]
@@ -190,11 +200,14 @@ def collect(labeller: str) -> int:
     """Append the session's looks to ``labels/looks.csv`` and derive ``labels/labels.csv`` again."""
     new = read_answers(labeller)
     looks = read_looks() + new
-    write_looks(looks)
+    # Everything that can fail (the pool, the queue, the labels) before the first file is written: a collect that
+    # stopped half-way would leave the looks recorded and the key uncollected, to be counted twice.
     how = {name: "random" for name in validation_draw(pool_files())}
     how |= dict(train_queue())
     how |= {row.file: row.how for row in read_labels()}
-    write_labels(derive_labels(looks, how))
+    labels = derive_labels(looks, how)
+    write_looks(looks)
+    write_labels(labels)
     key_path(labeller).rename(key_path(labeller).with_suffix(".collected"))  # collecting twice would count twice
     return len(new)
 
@@ -222,9 +235,9 @@ def main() -> None:
     session = commands.add_parser("session", help="render one labeller's blind, shuffled sheets")
     session.add_argument("labeller")
     session.add_argument("--split", choices=("val", "train", "both", "new", "unsure"), default="val")
-    session.add_argument("--budget", type=int, default=200, help="training crops from the queue (default 200)")
-    session.add_argument("--tiles", type=int, default=TILES, help=f"tiles per sheet (default {TILES})")
-    session.add_argument("--scale", type=int, default=SCALE, help=f"upscaling of each 24x24 crop (default {SCALE})")
+    session.add_argument("--budget", type=positive_int, default=200, help="training crops from the queue (default 200)")
+    session.add_argument("--tiles", type=positive_int, default=TILES, help=f"tiles per sheet (default {TILES})")
+    session.add_argument("--scale", type=positive_int, default=SCALE, help=f"upscale of each crop (default {SCALE})")
     commands.add_parser("collect", help="record a session's answers").add_argument("labeller")
     commands.add_parser("reference", help="render the reference sheet to /tmp/eye_labelling/reference.png")
     commands.add_parser("status", help="looks so far and agreement")
@@ -240,4 +253,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
