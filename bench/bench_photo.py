@@ -53,6 +53,8 @@ def photo_set(folder: Path) -> dict[str, list[Path]]:
     if (PHOTOS / "labels.csv").exists():
         sets["face photos"] = [open_image(path) for path in sorted(PHOTOS.glob("face_*.jpg"))]
         sets["eye close-ups"] = [open_image(path) for path in sorted(PHOTOS.glob("eye_closeup_*.jpg"))]
+    else:
+        print(f"note: no labelled photos at {PHOTOS} (set EYE_PHOTOS): the three sample photos only")
     out = {}
     for kind, images in sets.items():
         out[kind] = []
@@ -137,9 +139,11 @@ def sheet(out: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes over the photos (default 3)")
     parser.add_argument("--sheet", action="store_true", help="also write reports/crops_vs_pool.png")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     bench(args.repeats)
     if args.sheet:
         sheet(REPO / "reports" / "crops_vs_pool.png")

@@ -471,3 +471,71 @@ def test_the_commit_is_dirty_when_the_tree_changed_except_for_the_file_ignored(t
     assert export.commit("record.json") == clean  # a sweep's own record
     (tmp_path / "code.py").write_text("a = 2\n")
     assert export.commit("record.json") == clean + "-dirty"
+
+
+# ---- the commands' edges: bad inputs are one line, found before any training ---------------------------------
+
+
+def run_command(*args: str, env: dict[str, str] | None = None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    environment = {**os.environ, "PYTHONPATH": str(repo), **(env or {})}
+    return subprocess.run([sys.executable, *args], cwd=repo, capture_output=True, text=True, env=environment)
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "said"),
+    [
+        (["-m", "training.train", "--budget", "0"], 2, "--budget: must be at least 1, got 0"),
+        (
+            ["-m", "training.train", "--check", "--out", "/no/such.onnx"],
+            1,
+            "error: --check compares with /no/such.onnx",
+        ),
+        (["-m", "training.experiments", "--only", "nosuch"], 2, "no run named 'nosuch'; the runs: 10; 20;"),
+        (["-m", "training.experiments", "--redo"], 2, "--redo needs --only"),
+        (["-m", "training.experiments", "--threads", "0"], 2, "--threads: must be at least 1"),
+        (["-m", "training.labelling", "session", "A", "--tiles", "0"], 2, "--tiles: must be at least 1"),
+    ],
+)
+def test_a_bad_command_line_is_refused_at_once_in_one_line(args, status, said):
+    result = run_command(*args)
+    assert result.returncode == status and "Traceback" not in result.stderr, result.stderr
+    assert said in result.stderr
+
+
+def test_a_missing_or_other_pool_is_one_line_and_never_trains_on_validation_crops(tmp_path):
+    from training.data import pool_files
+    from training.train import training_rows
+
+    result = run_command("-m", "training.train", env={"EYES_DATASET": str(tmp_path / "nowhere")})
+    assert result.returncode == 1 and result.stderr.strip().splitlines()[-1].startswith("error: eye pool not found")
+    assert "Traceback" not in result.stderr
+    names = pool_files()
+    assert len(training_rows(names)) == len(names) - 500  # the pool the labels were made on
+    with pytest.raises(ValueError, match="not the one the labels were made on"):
+        training_rows([*names, "zzz_extra.jpg"])  # one crop more draws other validation crops
+    with pytest.raises(ValueError, match="fewer than the 500 the validation draw takes"):
+        training_rows(names[:100])
+
+
+def test_fine_tuning_refuses_labels_of_one_class_before_any_training():
+    from training.data import labelled, load_pool
+    from training.train import train
+
+    one_class = {name: 1.0 for name, is_open in labelled("train").items() if is_open}
+    with pytest.raises(ValueError, match="not both open and closed"):
+        train(pool=load_pool(), labels=dict(list(one_class.items())[:5]), progress=False)
+
+
+def test_a_label_file_with_another_header_is_named(tmp_path):
+    from training.data import read_labels
+
+    wrong = tmp_path / "labels.csv"
+    wrong.write_text("name,label,split,how\n000001.jpg,open,val,random\n")
+    with pytest.raises(ValueError, match="labels.csv: no file column"):
+        read_labels(wrong)

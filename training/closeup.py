@@ -43,6 +43,7 @@ from tqdm import tqdm
 from classifier.closeup import FORMAT, FORMAT_KEY, WEIGHTS, squeezed
 from classifier.images import SIZE
 from training import closeup_data as data
+from training.cli import run_main
 from training.closeup_augment import colour_jitter, photometric
 from training.data import load_pool
 from training.export import commit, export_onnx
@@ -315,4 +316,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -40,7 +40,10 @@ def pool_files(folder: Path | None = None) -> list[str]:
     folder = folder or pool_dir()
     if not folder.is_dir():
         raise FileNotFoundError(f"eye pool not found at {folder}; set EYES_DATASET to the folder of 24x24 crops")
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    names = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if not names:
+        raise FileNotFoundError(f"no .jpg or .png crops in {folder}; set EYES_DATASET to the folder of 24x24 crops")
+    return names
 
 
 def load_pool(folder: Path | None = None) -> tuple[list[str], np.ndarray]:
@@ -71,7 +74,10 @@ def _read_rows(path: Path, fields: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
         return []
     with path.open(newline="") as handle:
-        rows = [{k: row[k] for k in fields} for row in csv.DictReader(handle)]
+        reader = csv.DictReader(handle)
+        if missing := [field for field in fields if field not in (reader.fieldnames or [])]:
+            raise ValueError(f"{path}: no {', '.join(missing)} column (its header must be {','.join(fields)})")
+        rows = [{k: row[k] for k in fields} for row in reader]
     for row in rows:
         value = row.get("label", row.get("look"))
         if value not in LABEL_VALUES:

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from training.cli import positive_int, run_main
 from training.data import REPO, load_pool
 from training.export import commit, export_onnx
 from training.pretrain import embed, linear_probe
@@ -242,19 +243,24 @@ def probe_run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds of the budget curve (default 0)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2, the shipped run's)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="torch threads (default 2, the shipped run's)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these (budgets or ablation names)")
     parser.add_argument("--redo", action="store_true", help="with --only: train them again even if recorded")
     args = parser.parse_args()
+    if args.redo and not args.only:
+        parser.error("--redo needs --only: which recorded runs to train again")
+    known = [str(k) for k in BUDGETS] + [*ablations(), PROBE]
+    if unknown := [name for name in args.only or [] if name not in known]:
+        parser.error(f"no run named {unknown[0]!r}; the runs: " + "; ".join(known))
     torch.set_num_threads(args.threads)
     names, images = load_pool()
     yardstick = Yardstick(names, images)
     rows = training_rows(names)
     encoder, _ = pretrained_encoder(images[rows], SHIPPED.simclr, SEED)  # seed 0's runs start from it (cached)
     shipped_encoder, baseline = fingerprint(encoder), recipe_key(dataclasses.asdict(SHIPPED))
-    if args.redo and not args.only:
-        parser.error("--redo needs --only: which recorded runs to train again")
     todo = plan(args.seeds, done(), shipped_encoder, args.only, args.redo)
+    if args.only and not todo:
+        print("every run named is recorded already: add --redo to train them again")
     for run in tqdm(todo, desc="experiments", unit="run"):
         labels = training_labels(run.budget, **run.options)
         shipped = shipped_run(shipped_encoder) if run.is_shipped else None
@@ -311,4 +317,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

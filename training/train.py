@@ -39,7 +39,18 @@ import onnx
 import torch
 
 from classifier.model import WEIGHTS
-from training.data import REPO, decide, labelled, load_pool, looks_by_file, open_share, read_looks, unanimous
+from training.cli import positive_int, run_main
+from training.data import (
+    REPO,
+    decide,
+    labelled,
+    load_pool,
+    looks_by_file,
+    open_share,
+    pool_dir,
+    read_looks,
+    unanimous,
+)
 from training.export import commit, describe, export_onnx
 from training.labelling import train_queue, validation_draw
 from training.metrics import accuracy_f1, eer
@@ -74,12 +85,22 @@ def training_labels(budget: int, typical_only: bool = True, soft: bool = True) -
     known = labelled("train")
     looks = looks_by_file([look for look in read_looks() if look.split == "train"])
     queue = [name for name, reason in train_queue() if not (typical_only and reason.startswith("boundary"))]
-    return {name: open_share(looks[name]) if soft else float(known[name]) for name in queue[:budget] if name in known}
+    chosen = [name for name in queue[:budget] if name in known]
+    if unlooked := [name for name in chosen if name not in looks]:
+        raise ValueError(f"{unlooked[0]} has a label in labels/labels.csv but no looks in labels/looks.csv")
+    return {name: open_share(looks[name]) if soft else float(known[name]) for name in chosen}
 
 
 def training_rows(names: list[str]) -> np.ndarray:
-    """Rows of the pool outside the validation draw: the only crops training sees, labelled or not."""
+    """Rows of the pool outside the validation draw: the only crops training sees, labelled or not. The draw is
+    made from the file names, so another pool (a crop more or less) draws other crops: refused, as it would train
+    on labelled validation crops."""
     validation = set(validation_draw(names))
+    if missing := sorted(set(labelled("val")) - validation):
+        raise ValueError(
+            f"the pool at {pool_dir()} is not the one the labels were made on: {len(missing)} labelled validation "
+            f"crops (e.g. {missing[0]}) are not in its validation draw; EYES_DATASET must name that pool, unchanged"
+        )
     return np.array([i for i, name in enumerate(names) if name not in validation])
 
 
@@ -154,7 +175,13 @@ def fingerprint(net: EyeNet) -> str:
 
 
 def pretrained_encoder(
-    train_images: np.ndarray, recipe: SimCLR, seed: int, progress: bool = True, watch=None, every: int = 0
+    train_images: np.ndarray,
+    recipe: SimCLR,
+    seed: int,
+    progress: bool = True,
+    watch=None,
+    every: int = 0,
+    fresh: bool = False,
 ) -> tuple[EyeNet, list]:
     """The SimCLR encoder and its curve, cached in ``runs/`` under its settings and the images it saw. It is always
     pretrained on THREADS threads, whatever the caller's count: float sums differ between thread counts, and a
@@ -163,7 +190,7 @@ def pretrained_encoder(
     key = settings_key(recipe, seed, hashlib.sha256(train_images.tobytes()).hexdigest(), THREADS)
     cache, curve_file = RUNS / f"encoder-{key}.pt", RUNS / f"encoder-{key}.json"
     net = EyeNet()
-    if cache.exists() and curve_file.exists():
+    if not fresh and cache.exists() and curve_file.exists():
         curve = json.loads(curve_file.read_text())
         if curve or not watch:  # cached without its curve (by the sweep): pretrain again to draw it
             net.load_state_dict(torch.load(cache, weights_only=True))
@@ -194,11 +221,13 @@ def train(
     labels: dict[str, float] | None = None,
     threads: int = THREADS,
     tuning_seed: int | None = None,
+    fresh: bool = False,
 ) -> tuple[EyeNet, dict]:
     """The whole pipeline on ``pool`` (default: ``load_pool()``): the shipped network and what to say about it.
     ``labels`` replaces the queue's first ``budget`` hand labels and ``threads`` the thread count (for the
     experiments: other threads, other float sums, so not the shipped weights bit for bit); ``tuning_seed`` (default
-    ``seed``) seeds the teachers and the student alone, the pretrained encoder staying ``seed``'s."""
+    ``seed``) seeds the teachers and the student alone, the pretrained encoder staying ``seed``'s; ``fresh``
+    pretrains again whatever ``runs/`` holds (and caches the result)."""
     if recipe.rounds < 1:
         raise ValueError(f"self-training needs at least one round, not {recipe.rounds}")
     torch.set_num_threads(threads)
@@ -208,6 +237,12 @@ def train(
     train_images = images[rows]
     position = {name: j for j, name in enumerate(np.array(names)[rows])}  # a training crop's row in train_images
     labels = training_labels(budget) if labels is None else labels
+    if outside := sorted(set(labels) - set(position)):
+        raise ValueError(
+            f"{len(outside)} labelled training crops (e.g. {outside[0]}) are not among the pool's training crops"
+        )
+    if len({share >= 0.5 for share in labels.values()}) < 2:
+        raise ValueError(f"the {len(labels)} hand labels are not both open and closed: fine-tuning needs both")
     hand = {position[name]: label for name, label in labels.items()}
     yardstick = Yardstick(names, images)
     labelled_images, y = train_images[list(hand)], np.array(list(hand.values()))
@@ -216,7 +251,9 @@ def train(
         return yardstick.figures(linear_probe(embed(net, labelled_images), y >= 0.5, embed(net, yardstick.images)))
 
     history: dict[str, list] = {"pretraining": [], "fine_tuning": [], "self_training": []}
-    encoder, history["pretraining"] = pretrained_encoder(train_images, recipe.simclr, seed, progress, probe, every=25)
+    encoder, history["pretraining"] = pretrained_encoder(
+        train_images, recipe.simclr, seed, progress, probe, every=25, fresh=fresh
+    )
 
     def watcher(stage: str, unit: str, **tags: int):
         def watch(count: int, net: EyeNet) -> None:
@@ -288,17 +325,18 @@ def same_weights(a: Path, b: Path) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=int, default=BUDGET, help=f"hand training labels to use (default {BUDGET})")
+    parser.add_argument(
+        "--budget", type=positive_int, default=BUDGET, help=f"hand training labels to use (default {BUDGET})"
+    )
     parser.add_argument("--out", type=Path, default=WEIGHTS)
     parser.add_argument("--fresh", action="store_true", help="pretrain again even if runs/ has the encoder")
     parser.add_argument("--check", action="store_true", help="train into a scratch file and compare with --out")
     args = parser.parse_args()
+    if args.check and not args.out.is_file():  # found out now, not after the 20 minutes of training
+        raise FileNotFoundError(f"--check compares with {args.out}, which does not exist")
     started = time.time()
-    if args.fresh:
-        for cached in RUNS.glob("encoder-*"):
-            cached.unlink()
     pool = load_pool()
-    student, facts = train(args.budget, pool=pool)
+    student, facts = train(args.budget, pool=pool, fresh=args.fresh)
     yardstick = Yardstick(*pool)
     p = predict(student, yardstick.images)
     figures = yardstick.figures(p)
@@ -322,4 +360,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
