@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from classifier import photo
 from classifier.images import open_image, to_model_input
 from classifier.inference import load_model
+from training.cli import positive_int
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -139,11 +140,9 @@ def sheet(out: Path) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="timed passes over the photos (default 3)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timed passes over the photos (default 3)")
     parser.add_argument("--sheet", action="store_true", help="also write reports/crops_vs_pool.png")
     args = parser.parse_args()
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
     bench(args.repeats)
     if args.sheet:
         sheet(REPO / "reports" / "crops_vs_pool.png")
