@@ -508,18 +508,22 @@ def seed_families(yardstick: Yardstick, shipped_p: np.ndarray, answered: dict[st
         "boundary cases included": {0: answered.get(BOUNDARY)}
         | {k: answered.get(boundary_seed(k)) for k in TUNING_SEEDS},
     }
-    agreed = yardstick.unanimous
-    return [
-        {
-            "recipe": recipe,
-            "seeds": sorted(runs),
-            "eer": [eer(yardstick.y, runs[k])[0] for k in sorted(runs)],
-            "misranked": [misranked(yardstick.y, runs[k]) for k in sorted(runs)],
-            "misranked_unanimous": [misranked(yardstick.y[agreed], runs[k][agreed]) for k in sorted(runs)],
-        }
-        for recipe, seeded in families.items()
-        if len(runs := {k: p for k, p in seeded.items() if p is not None}) > 1
-    ]
+    rows = []
+    for recipe, seeded in families.items():
+        runs = {k: p for k, p in sorted(seeded.items()) if p is not None}
+        if len(runs) < 2:
+            continue
+        ranked = [ranking(yardstick, p) for p in runs.values()]
+        rows.append(
+            {
+                "recipe": recipe,
+                "seeds": list(runs),
+                "eer": [eer(yardstick.y, p)[0] for p in runs.values()],
+                "misranked": [r["misranked"] for r in ranked],
+                "misranked_unanimous": [r["misranked_unanimous"] for r in ranked],
+            }
+        )
+    return rows
 
 
 def seed_families_lines(rows: list[dict]) -> list[str]:
